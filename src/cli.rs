@@ -1,0 +1,190 @@
+//! The `msnd` command line: the server itself and the account administration that works
+//! directly on the database (no running server needed).
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::Config;
+use crate::credentials::Credentials;
+use crate::protocol::Email;
+use crate::store::{Store, StoreError};
+
+/// msnd: a self-hosted MSN Messenger server (protocol versions MSNP2 to MSNP8).
+#[derive(Debug, Parser)]
+#[command(name = "msnd", version)]
+pub struct Cli {
+    /// Configuration file (TOML); every key is optional. Without one, built-in defaults.
+    #[arg(long, env = "MSND_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account.
+    Add {
+        /// The account's e-mail address (its handle; case-insensitive).
+        email: String,
+        /// Friendly name shown to contacts (default: the e-mail address).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password.
+    Passwd {
+        email: String,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an account and its contact lists.
+    Del { email: String },
+    /// List accounts: handle and friendly name, tab-separated.
+    List,
+}
+
+/// Longest friendly name the official clients let a user type, in characters.
+const MAX_FRIENDLY_NAME_CHARS: usize = 129;
+
+/// Runs one command line to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            Store::open(&config.database_url).await?.close().await;
+            println!("database {} is up to date", config.database_url);
+            Ok(())
+        }
+        Command::User(command) => user(command, &open(&config).await?).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("signal received");
+        on_signal.cancel();
+    });
+    crate::serve(config, shutdown).await
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database_url))
+}
+
+async fn user(command: UserCommand, store: &Store) -> anyhow::Result<()> {
+    let result = match command {
+        UserCommand::Add { email, name, password_stdin } => {
+            let email = parse_email(&email)?;
+            let name = name.unwrap_or_else(|| email.to_string());
+            check_friendly_name(&name)?;
+            let creds = credentials(read_password(password_stdin)?).await?;
+            store.create_user(&email, &name, &creds).await.map(|_| format!("created {email}"))
+        }
+        UserCommand::Passwd { email, password_stdin } => {
+            let email = parse_email(&email)?;
+            if store.user(&email).await?.is_none() {
+                bail!("no account {email}");
+            }
+            let creds = credentials(read_password(password_stdin)?).await?;
+            store.set_credentials(&email, &creds).await.map(|()| format!("password changed for {email}"))
+        }
+        UserCommand::Del { email } => {
+            let email = parse_email(&email)?;
+            store.delete_user(&email).await.map(|()| format!("deleted {email}"))
+        }
+        UserCommand::List => store.users().await.map(|users| {
+            users.iter().map(|u| format!("{}\t{}", u.email, u.friendly_name)).collect::<Vec<_>>().join("\n")
+        }),
+    };
+    store.close().await;
+    match result {
+        Ok(message) if message.is_empty() => Ok(()),
+        Ok(message) => {
+            println!("{message}");
+            Ok(())
+        }
+        Err(StoreError::Duplicate) => bail!("an account with that e-mail address already exists"),
+        Err(StoreError::NotFound) => bail!("no such account"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn parse_email(email: &str) -> anyhow::Result<Email> {
+    email.parse().map_err(|_| anyhow::anyhow!("{email:?} is not a valid e-mail address"))
+}
+
+fn check_friendly_name(name: &str) -> anyhow::Result<()> {
+    if name.trim().is_empty() || name.chars().any(char::is_control) {
+        bail!("the friendly name must be printable and not empty");
+    }
+    if name.chars().count() > MAX_FRIENDLY_NAME_CHARS {
+        bail!("the friendly name is longer than {MAX_FRIENDLY_NAME_CHARS} characters");
+    }
+    Ok(())
+}
+
+async fn credentials(password: String) -> anyhow::Result<Credentials> {
+    Ok(tokio::task::spawn_blocking(move || Credentials::new(&password)).await?)
+}
+
+/// The new password: the first line of stdin, or typed twice without echo.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            bail!("no terminal to prompt for a password: use --password-stdin");
+        }
+        let first = rpassword::prompt_password("Password: ")?;
+        if rpassword::prompt_password("Again: ")? != first {
+            bail!("the passwords do not match");
+        }
+        first
+    };
+    if password.is_empty() {
+        bail!("the password must not be empty");
+    }
+    Ok(password)
+}

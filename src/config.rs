@@ -1,0 +1,160 @@
+//! Configuration: TOML whose every key is optional. The defaults are `config/msnd.toml`,
+//! embedded in the binary, so the example file and the defaults cannot drift apart.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The example configuration, which is also the complete set of defaults.
+pub const DEFAULTS: &str = include_str!("../config/msnd.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database_url: String,
+    pub public_host: String,
+    pub listen: Listen,
+    pub limits: Limits,
+    pub client: ClientVersion,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub dispatch: SocketAddr,
+    pub notification: SocketAddr,
+    pub switchboard: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_line_bytes: usize,
+    pub max_payload_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub idle_timeout_secs: u64,
+    pub login_timeout_secs: u64,
+    pub mailbox_size: usize,
+}
+
+impl Limits {
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn login_timeout(&self) -> Duration {
+        Duration::from_secs(self.login_timeout_secs)
+    }
+}
+
+/// What `CVR` and `CVQ` answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientVersion {
+    pub download_url: String,
+    pub info_url: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_toml(DEFAULTS, "built-in defaults").expect("the embedded defaults are valid")
+    }
+}
+
+impl Config {
+    /// Reads `path`, or uses the defaults alone when there is none.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else { return Ok(Config::default()) };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: name.clone(), source })?;
+        Self::from_toml(&text, &name)
+    }
+
+    /// Parses `text` laid over the defaults; `name` labels error messages.
+    pub fn from_toml(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let parse_err = |source| ConfigError::Parse { path: name.to_owned(), source };
+        let mut merged: toml::Table = DEFAULTS.parse().expect("the embedded defaults are TOML");
+        overlay(&mut merged, text.parse().map_err(parse_err)?);
+        let config: Config = toml::Value::Table(merged).try_into().map_err(parse_err)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let checks = [
+            (l.max_line_bytes >= 256, "limits.max_line_bytes must be at least 256"),
+            (l.max_payload_bytes >= 32, "limits.max_payload_bytes must be at least 32"),
+            (l.max_connections >= 1, "limits.max_connections must be at least 1"),
+            (l.max_connections_per_ip >= 1, "limits.max_connections_per_ip must be at least 1"),
+            (l.idle_timeout_secs >= 1, "limits.idle_timeout_secs must be at least 1"),
+            (l.login_timeout_secs >= 1, "limits.login_timeout_secs must be at least 1"),
+            (l.mailbox_size >= 1, "limits.mailbox_size must be at least 1"),
+            (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, message)) => Err(ConfigError::Invalid((*message).to_owned())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Lays `top` over `base`, table by table; any other value replaces the default.
+fn overlay(base: &mut toml::Table, top: toml::Table) {
+    for (key, value) in top {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => overlay(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::default();
+        assert_eq!(c.listen.dispatch.port(), 1863);
+        assert_eq!(c.listen.notification.port(), 1864);
+        assert_eq!(c.listen.switchboard.port(), 1865);
+        assert_eq!(c.database_url, "sqlite://msnd.db");
+        assert_eq!(c.limits.max_payload_bytes, 1664);
+    }
+
+    #[test]
+    fn a_partial_file_overrides_only_its_keys() {
+        let c = Config::from_toml("[limits]\nmax_connections = 5\n", "test").unwrap();
+        assert_eq!(c.limits.max_connections, 5);
+        assert_eq!(c.limits.max_line_bytes, 2048);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = Config::from_toml("[limits]\nmax_conections = 5\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("max_conections"), "{err}");
+        let err = Config::from_toml("colour = 1\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = Config::from_toml("[limits]\nmax_line_bytes = 3\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("max_line_bytes"), "{err}");
+        let err = Config::from_toml("[listen]\ndispatch = \"nowhere\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("x.toml"), "{err}");
+    }
+}

@@ -1,0 +1,183 @@
+//! One client connection: owns the framed socket and runs the loop that feeds commands and
+//! mailbox events to a [`Service`] and writes what it answers. It never knows what a
+//! command means; the service never touches the socket.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, trace};
+
+use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
+use crate::config::Limits;
+use crate::protocol::Reply;
+
+/// What a service answers to one command or event.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub replies: Vec<Reply>,
+    /// Close the connection once the replies are written.
+    pub hang_up: bool,
+}
+
+impl Outcome {
+    pub fn reply(reply: Reply) -> Self {
+        Outcome { replies: vec![reply], hang_up: false }
+    }
+
+    pub fn replies(replies: Vec<Reply>) -> Self {
+        Outcome { replies, hang_up: false }
+    }
+
+    pub fn hang_up(replies: Vec<Reply>) -> Self {
+        Outcome { replies, hang_up: true }
+    }
+}
+
+/// A protocol service (dispatch, notification, switchboard) behind one connection.
+pub trait Service: Send {
+    type Event: Send;
+    /// Answers one command.
+    fn handle(&mut self, frame: Frame) -> impl Future<Output = Outcome> + Send;
+    /// Answers an event from another session.
+    fn on_event(&mut self, event: Self::Event) -> impl Future<Output = Outcome> + Send;
+    /// How long the client may stay silent now (shorter before login).
+    fn silence_allowed(&self) -> Duration;
+    /// Runs on every way out: a clean `OUT`, a dropped socket, a kick, shutdown.
+    fn on_close(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// How a connection ended, for the log.
+#[derive(Debug)]
+enum Ended {
+    ClientClosed,
+    ServerHungUp,
+    Silent,
+    Killed,
+    Shutdown,
+}
+
+/// Everything a connection's loop reacts to besides the socket.
+pub struct Signals<E> {
+    pub mailbox: mpsc::Receiver<E>,
+    /// Cancelled to drop this connection without a word.
+    pub kill: CancellationToken,
+    /// Cancelled when the server shuts down: the client is told `OUT SSD`.
+    pub shutdown: CancellationToken,
+}
+
+/// Runs `service` on `stream` until either side ends it, then calls `on_close`.
+pub async fn run<S: Service>(stream: TcpStream, mut service: S, signals: Signals<S::Event>, limits: &Limits) {
+    let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
+    let mut framed = Framed::new(stream, codec);
+    let ended = pump(&mut framed, &mut service, signals).await;
+    service.on_close().await;
+    match ended {
+        Ok(how) => debug!(?how, "connection closed"),
+        Err(CodecError::Io(e)) => debug!(error = %e, "connection lost"),
+        Err(e) => info!(error = %e, "connection closed: malformed input"),
+    }
+}
+
+async fn pump<S: Service>(
+    framed: &mut Framed<TcpStream, MsnpCodec>,
+    service: &mut S,
+    mut signals: Signals<S::Event>,
+) -> Result<Ended, CodecError> {
+    let mut last_heard = Instant::now();
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            () = signals.kill.cancelled() => {
+                if !signals.shutdown.is_cancelled() {
+                    return Ok(Ended::Killed);
+                }
+                Outcome::hang_up(vec![Reply::new("OUT").arg("SSD")])
+            }
+            Some(event) = signals.mailbox.recv() => service.on_event(event).await,
+            frame = framed.next() => match frame {
+                None => return Ok(Ended::ClientClosed),
+                Some(frame) => {
+                    let frame = frame?;
+                    trace!(target: "msnd::wire", "C: {}", redact(&frame.line));
+                    last_heard = Instant::now();
+                    service.handle(frame).await
+                }
+            },
+            () = sleep_until(last_heard + service.silence_allowed()) => return Ok(Ended::Silent),
+        };
+        let hang_up = outcome.hang_up;
+        tokio::select! {
+            // A client that stops reading must not pin this task; on shutdown, say OUT SSD
+            // only if it can be said at once.
+            () = signals.kill.cancelled(), if !hang_up => return Ok(Ended::Killed),
+            written = write(framed, outcome.replies) => written?,
+        }
+        if hang_up {
+            let shutting_down = signals.shutdown.is_cancelled();
+            return Ok(if shutting_down { Ended::Shutdown } else { Ended::ServerHungUp });
+        }
+    }
+}
+
+/// Longest a batch of replies may take to write before the client counts as stuck.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn write(framed: &mut Framed<TcpStream, MsnpCodec>, replies: Vec<Reply>) -> Result<(), CodecError> {
+    let send = async {
+        for reply in replies {
+            trace!(target: "msnd::wire", "S: {}", redact(&reply.to_string()));
+            framed.feed(reply).await?;
+        }
+        framed.flush().await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, send).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()),
+    }
+}
+
+/// Hides secrets in a wire-log line: the answer of `USR .. S`, switchboard cookies.
+pub fn redact(line: &str) -> Cow<'_, str> {
+    let tokens: Vec<&str> = line.split(' ').collect();
+    let secret_at = match tokens.as_slice() {
+        ["USR", _, _, "S", _, ..] => Some(4),
+        ["USR", _, _, _] | ["ANS", _, _, _, ..] => Some(3),
+        _ => tokens.iter().position(|t| *t == "CKI").map(|i| i + 1),
+    };
+    match secret_at {
+        Some(i) if i < tokens.len() => {
+            let mut kept = tokens;
+            kept[i] = "***";
+            Cow::Owned(kept.join(" "))
+        }
+        _ => Cow::Borrowed(line),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn secrets_never_reach_the_wire_log() {
+        let cases = [
+            ("USR 7 MD5 S f59af8f2fa91d38aff7c870c17f99903", "USR 7 MD5 S ***"),
+            ("USR 7 TWN S t=abc&p=def", "USR 7 TWN S ***"),
+            ("USR 6 MD5 I a@b.com", "USR 6 MD5 I a@b.com"),
+            ("USR 1 a@b.com 123.456", "USR 1 a@b.com ***"),
+            ("ANS 1 a@b.com 123.456 99", "ANS 1 a@b.com *** 99"),
+            ("XFR 10 SB 10.0.0.1:1865 CKI 12.34", "XFR 10 SB 10.0.0.1:1865 CKI ***"),
+            ("PNG", "PNG"),
+        ];
+        for (line, logged) in cases {
+            assert_eq!(redact(line), logged);
+        }
+    }
+}

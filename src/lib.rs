@@ -1,0 +1,35 @@
+//! msnd: an MSN Messenger server for protocol versions MSNP2 to MSNP8.
+//!
+//! - [`protocol`]: the protocol as data (commands, replies, per-version [`protocol::Dialect`]).
+//! - [`codec`]: bytes to frames and back, with size limits.
+//! - [`conn`]: one connection's loop; [`server`]: listeners, limits, shutdown.
+//! - [`ns`]: the dispatch and notification servers.
+//! - [`presence`]: who is online, and their mailboxes.
+//! - [`store`]: SQLite through sqlx; [`credentials`]: what is stored instead of passwords.
+//! - [`config`]: TOML with embedded defaults; [`cli`]: the `msnd` command line.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod codec;
+pub mod config;
+pub mod conn;
+pub mod credentials;
+pub mod ns;
+pub mod presence;
+pub mod protocol;
+pub mod server;
+pub mod store;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::server::Server;
+use crate::store::Store;
+
+/// Opens the database, binds every listener and serves until `shutdown` is cancelled.
+pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url).await?;
+    let server = Server::bind(config, store).await?;
+    server.run(shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! VER, INF, CVR/CVQ and USR: version negotiation, the dispatch hand-off and
+//! authentication, ending in `USR OK`, the profile and the initial e-mail message.
+
+use tracing::info;
+
+use super::{internal, unix_now, Ns, Online, Phase, Role};
+use crate::conn::Outcome;
+use crate::credentials::{md5_hex, md5_response_matches, random_token};
+use crate::protocol::command::AuthStep;
+use crate::protocol::dialect::{negotiate, Login, Negotiated};
+use crate::protocol::render::{self, Profile};
+use crate::protocol::{Dialect, Email, ProtocolError, Reply, TrId};
+use crate::store::User;
+
+/// An authentication round in progress: `USR .. I` was answered, `USR .. S` is awaited.
+#[derive(Debug)]
+pub(super) struct Challenge {
+    email: Email,
+    /// `None` for an unknown account, which still gets a plausible challenge.
+    user: Option<User>,
+}
+
+/// `INF tr` → `INF tr MD5`; MSNP8 has no INF.
+pub(super) fn inf(tr: TrId, dialect: &Dialect) -> Result<Outcome, ProtocolError> {
+    if !dialect.inf {
+        return Err(ProtocolError::Disabled);
+    }
+    Ok(Outcome::reply(Reply::to("INF", tr).arg(dialect.auth_package())))
+}
+
+impl Ns {
+    /// `VER tr dialects..` → the newest common dialect, `CVR0`, or `0` and hang up.
+    pub(super) fn ver(&mut self, tr: TrId, versions: &[String]) -> Outcome {
+        match negotiate(versions.iter().map(String::as_str)) {
+            Negotiated::Dialect(dialect) => {
+                self.phase = Phase::Negotiated { dialect, challenge: None };
+                Outcome::reply(Reply::to("VER", tr).arg(dialect))
+            }
+            Negotiated::Cvr0 => {
+                self.phase = Phase::Cvr0;
+                Outcome::reply(Reply::to("VER", tr).arg("CVR0"))
+            }
+            Negotiated::Nothing => {
+                info!(offered = versions.join(" "), "no common protocol version");
+                Outcome::hang_up(vec![Reply::to("VER", tr).arg(0)])
+            }
+        }
+    }
+
+    /// The answer to `CVR`/`CVQ`: the client's own version as recommended and minimum, so
+    /// no client is ever pushed to upgrade.
+    pub(super) fn client_version_reply(&self, command: &str, tr: TrId, version: &str) -> Reply {
+        let urls = &self.shared.config.client;
+        Reply::to(command, tr)
+            .arg(version)
+            .arg(version)
+            .arg(version)
+            .arg(&urls.download_url)
+            .arg(&urls.info_url)
+    }
+
+    /// `USR tr pkg I|S ..`: the hand-off on the dispatch server, authentication here.
+    pub(super) async fn usr(&mut self, tr: TrId, package: &str, step: AuthStep) -> Result<Outcome, ProtocolError> {
+        let Phase::Negotiated { dialect, challenge } = &mut self.phase else {
+            return Err(ProtocolError::NotLoggedIn);
+        };
+        let (dialect, challenge) = (*dialect, challenge.take());
+        if package != dialect.auth_package() {
+            return Err(ProtocolError::Disabled);
+        }
+        match (step, challenge) {
+            (AuthStep::Initial(_), None) if self.role == Role::Dispatch => {
+                Ok(Outcome::hang_up(vec![self.xfr_ns(tr, &dialect)]))
+            }
+            (AuthStep::Initial(email), None) => self.challenge(tr, dialect, email).await,
+            (AuthStep::Subsequent(response), Some(challenge)) => {
+                self.authenticate(tr, dialect, challenge, &response)
+            }
+            _ => Err(ProtocolError::AuthFailed),
+        }
+    }
+
+    /// `XFR tr NS host:port ..` to this server's notification port.
+    fn xfr_ns(&self, tr: TrId, dialect: &Dialect) -> Reply {
+        let host = match self.shared.config.public_host.as_str() {
+            "" => self.peer.local.ip().to_string(),
+            host => host.to_owned(),
+        };
+        let address = |port: u16| match host.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("[{host}]:{port}"),
+            Err(_) => format!("{host}:{port}"),
+        };
+        let to = address(self.shared.addrs.notification.port());
+        let from = address(self.peer.local.port());
+        info!(version = %dialect, to, "handed off to the notification server");
+        render::xfr_ns(tr, dialect, &to, &from)
+    }
+
+    /// `USR tr MD5 I handle` → `USR tr MD5 S salt`; `USR tr TWN I handle` → the Passport
+    /// challenge string. An unknown account gets a stand-in salt, stable per handle, so
+    /// the answer does not tell whether the account exists.
+    async fn challenge(&mut self, tr: TrId, dialect: Dialect, email: Email) -> Result<Outcome, ProtocolError> {
+        let user = self.shared.store.user(&email).await.map_err(internal)?;
+        let challenge = match dialect.login {
+            Login::Md5 => match &user {
+                Some(user) => user.md5_salt.clone(),
+                None => self.stand_in_salt(&email),
+            },
+            Login::Twn => render::twn_challenge(unix_now(), &random_token()),
+        };
+        self.phase = Phase::Negotiated { dialect, challenge: Some(Challenge { email, user }) };
+        let reply = Reply::to("USR", tr).arg(dialect.auth_package()).arg("S").arg(challenge);
+        Ok(Outcome::reply(reply))
+    }
+
+    fn stand_in_salt(&self, email: &Email) -> String {
+        let digest = md5_hex(&[&self.shared.secret, email.as_str().as_bytes()]);
+        let digits: String = digest.bytes().take(19).map(|b| char::from(b'0' + b % 10)).collect();
+        format!("{}.{}", &digits[..10], &digits[10..])
+    }
+
+    /// `USR tr pkg S response`: checks the response, then logs in or answers `911`.
+    fn authenticate(
+        &mut self,
+        tr: TrId,
+        dialect: Dialect,
+        challenge: Challenge,
+        response: &str,
+    ) -> Result<Outcome, ProtocolError> {
+        let user = match dialect.login {
+            Login::Md5 => challenge.user.filter(|u| {
+                md5_response_matches(response, &u.md5_digest, u.md5_digest_latin1.as_deref())
+            }),
+            // Passport tickets come from the Passport service, which this server does not
+            // run yet: no ticket can be valid.
+            Login::Twn => None,
+        };
+        match user {
+            Some(user) => Ok(self.logged_in_as(tr, dialect, user)),
+            None => {
+                info!(user = %challenge.email, version = %dialect, "login failed");
+                Err(ProtocolError::AuthFailed)
+            }
+        }
+    }
+
+    /// Kicks an older session of the account, then `USR OK`, the profile and (MSNP3+) the
+    /// initial e-mail notification.
+    fn logged_in_as(&mut self, tr: TrId, dialect: Dialect, user: User) -> Outcome {
+        self.shared.presence.sign_in(&user.email, self.session.clone());
+        let mspauth = format!("{}$$", random_token());
+        let profile = Profile {
+            login_time: unix_now(),
+            email: &user.email,
+            member_id: user.id,
+            mspauth: &mspauth,
+            client: self.peer.remote,
+        };
+        let mut replies = vec![
+            render::usr_ok(tr, &dialect, &user.email, &user.friendly_name),
+            render::profile(&dialect, &profile),
+        ];
+        if dialect.initial_email {
+            replies.push(render::initial_email());
+        }
+        info!(user = %user.email, version = %dialect, "logged in");
+        self.phase = Phase::Online(Box::new(Online { dialect, user }));
+        Outcome::replies(replies)
+    }
+}

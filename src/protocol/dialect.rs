@@ -1,0 +1,181 @@
+//! Every difference between MSNP2 and MSNP8, written as a changelog: each version is the
+//! previous one plus what its release notes list. Handlers ask named questions
+//! (`dialect.groups`), never `version >= 7`.
+
+use std::fmt;
+
+/// How a version authenticates on the notification server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// `VER`-`INF`-`USR MD5`: the client hashes a server salt with the password.
+    Md5,
+    /// `VER`-`CVR`-`USR TWN`: Passport 1.4 over HTTPS hands out a ticket.
+    Twn,
+}
+
+/// One protocol version's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    pub version: u8,
+    pub login: Login,
+    /// MSNP3: `XFR NS` gained a parameter that is always `0`.
+    pub xfr_trailing_zero: bool,
+    /// MSNP3: the profile message carries the Passport fields, not just `LoginTime`.
+    pub passport_profile: bool,
+    /// MSNP3: an initial e-mail notification follows the profile.
+    pub initial_email: bool,
+    /// MSNP6: `USR OK` carries the e-mail-verified flag.
+    pub usr_ok_verified: bool,
+    /// MSNP6: the server sends `CHL` challenges, the client answers with `QRY`.
+    pub challenges: bool,
+    /// MSNP7: `XFR NS` also names the server that sent it.
+    pub xfr_from_server: bool,
+    /// MSNP7: contact groups (ADG RMG REG LSG, group ids on FL entries).
+    pub groups: bool,
+    /// MSNP8: `INF` is gone (login is `VER`-`CVR`-`USR`).
+    pub inf: bool,
+    /// MSNP8: `USR OK` carries the account-restricted flag.
+    pub usr_ok_restricted: bool,
+    /// MSNP8: the profile tells the client its address (`ClientIP`, `ClientPort`).
+    pub profile_client_addr: bool,
+}
+
+impl Dialect {
+    pub const MSNP2: Dialect = Dialect {
+        version: 2,
+        login: Login::Md5,
+        xfr_trailing_zero: false,
+        passport_profile: false,
+        initial_email: false,
+        usr_ok_verified: false,
+        challenges: false,
+        xfr_from_server: false,
+        groups: false,
+        inf: true,
+        usr_ok_restricted: false,
+        profile_client_addr: false,
+    };
+    pub const MSNP3: Dialect = Dialect {
+        version: 3,
+        xfr_trailing_zero: true,
+        passport_profile: true,
+        initial_email: true,
+        ..Self::MSNP2
+    };
+    pub const MSNP4: Dialect = Dialect { version: 4, ..Self::MSNP3 };
+    pub const MSNP5: Dialect = Dialect { version: 5, ..Self::MSNP4 };
+    pub const MSNP6: Dialect = Dialect {
+        version: 6,
+        usr_ok_verified: true,
+        challenges: true,
+        ..Self::MSNP5
+    };
+    pub const MSNP7: Dialect = Dialect {
+        version: 7,
+        xfr_from_server: true,
+        groups: true,
+        ..Self::MSNP6
+    };
+    pub const MSNP8: Dialect = Dialect {
+        version: 8,
+        login: Login::Twn,
+        inf: false,
+        usr_ok_restricted: true,
+        profile_client_addr: true,
+        ..Self::MSNP7
+    };
+
+    /// Every version this server speaks, newest first.
+    pub const SUPPORTED: [Dialect; 7] = [
+        Self::MSNP8,
+        Self::MSNP7,
+        Self::MSNP6,
+        Self::MSNP5,
+        Self::MSNP4,
+        Self::MSNP3,
+        Self::MSNP2,
+    ];
+
+    /// The name used in `VER`, e.g. `MSNP7`.
+    pub fn name(&self) -> String {
+        format!("MSNP{}", self.version)
+    }
+
+    /// The authentication package name used in `INF` and `USR`.
+    pub fn auth_package(&self) -> &'static str {
+        match self.login {
+            Login::Md5 => "MD5",
+            Login::Twn => "TWN",
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MSNP{}", self.version)
+    }
+}
+
+/// What `VER` settles on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Negotiated {
+    Dialect(Dialect),
+    /// No common dialect, but the client offered `CVR0`: it may ask `CVQ` for an upgrade.
+    Cvr0,
+    /// Nothing in common: `VER trid 0` and hang up.
+    Nothing,
+}
+
+/// Picks the newest supported dialect the client offered. Tokens this server does not
+/// know (`MSNP15`, `CVRO`) are ignored; names compare case-insensitively.
+pub fn negotiate<'a>(offered: impl IntoIterator<Item = &'a str>) -> Negotiated {
+    let mut best: Option<Dialect> = None;
+    let mut cvr0 = false;
+    for token in offered {
+        let token = token.to_ascii_uppercase();
+        if token == "CVR0" {
+            cvr0 = true;
+        }
+        let found = Dialect::SUPPORTED.iter().find(|d| d.name() == token);
+        if let Some(d) = found {
+            if best.is_none_or(|b| d.version > b.version) {
+                best = Some(*d);
+            }
+        }
+    }
+    match (best, cvr0) {
+        (Some(d), _) => Negotiated::Dialect(d),
+        (None, true) => Negotiated::Cvr0,
+        (None, false) => Negotiated::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_picks_the_newest_common_dialect() {
+        let cases: [(&str, Negotiated); 7] = [
+            ("MSNP7 MSNP6 MSNP5 MSNP4 CVR0", Negotiated::Dialect(Dialect::MSNP7)),
+            ("MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP8)),
+            ("MSNP9 MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP8)),
+            ("MSNP15 MSNP10 msnp2 CVRO", Negotiated::Dialect(Dialect::MSNP2)),
+            ("MSNP2 MSNP5 MSNP3", Negotiated::Dialect(Dialect::MSNP5)),
+            ("MSNP13 CVR0", Negotiated::Cvr0),
+            ("DISREGARDANCE FOR A REAL PROTOCOL", Negotiated::Nothing),
+        ];
+        for (offer, expected) in cases {
+            assert_eq!(negotiate(offer.split(' ')), expected, "{offer}");
+        }
+    }
+
+    #[test]
+    fn the_changelog_accumulates() {
+        assert!(!Dialect::MSNP2.xfr_trailing_zero && Dialect::MSNP3.xfr_trailing_zero);
+        assert!(!Dialect::MSNP5.challenges && Dialect::MSNP6.challenges);
+        assert!(Dialect::MSNP8.groups && Dialect::MSNP8.challenges && !Dialect::MSNP8.inf);
+        assert_eq!(Dialect::MSNP8.auth_package(), "TWN");
+        assert_eq!(Dialect::MSNP4.auth_package(), "MD5");
+    }
+}

@@ -1,0 +1,160 @@
+//! Replies whose shape differs by version: each asks the [`Dialect`] and nothing else.
+
+use std::net::SocketAddr;
+
+use super::{url_encode, Dialect, Email, Reply, TrId};
+
+/// `XFR tr NS host:port {0} {current-host:port}`: the dispatch hand-off.
+pub fn xfr_ns(tr: TrId, d: &Dialect, to: &str, from: &str) -> Reply {
+    let mut reply = Reply::to("XFR", tr).arg("NS").arg(to);
+    if d.xfr_trailing_zero {
+        reply = reply.arg(0);
+    }
+    if d.xfr_from_server {
+        reply = reply.arg(from);
+    }
+    reply
+}
+
+/// `USR tr OK handle name {verified} {restricted}`: exactly the version's fields, since
+/// some clients count them.
+pub fn usr_ok(tr: TrId, d: &Dialect, email: &Email, friendly_name: &str) -> Reply {
+    let mut reply = Reply::to("USR", tr).arg("OK").arg(email).arg(url_encode(friendly_name));
+    if d.usr_ok_verified {
+        reply = reply.arg(1);
+    }
+    if d.usr_ok_restricted {
+        reply = reply.arg(0);
+    }
+    reply
+}
+
+/// What the profile message says about the account and this login.
+#[derive(Debug, Clone)]
+pub struct Profile<'a> {
+    pub login_time: u64,
+    pub email: &'a Email,
+    pub member_id: i64,
+    /// The Passport cookie; for a TWN login the ticket the client presented.
+    pub mspauth: &'a str,
+    /// The client's address as this server sees it.
+    pub client: SocketAddr,
+}
+
+/// The `text/x-msmsgsprofile` message sent right after `USR OK`: a header-only MIME
+/// document (MSNP2 just `LoginTime`; MSNP3 the Passport fields; MSNP8 the client address).
+pub fn profile(d: &Dialect, p: &Profile) -> Reply {
+    let mut body = format!(
+        "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\nLoginTime: {}\r\n",
+        p.login_time
+    );
+    if d.passport_profile {
+        body += &format!(
+            "EmailEnabled: 1\r\nMemberIdHigh: {}\r\nMemberIdLow: {}\r\nlang_preference: 1033\r\n\
+             PreferredEmail: {}\r\ncountry: US\r\nPostalCode: \r\nGender: \r\nKid: 0\r\nAge: \r\n\
+             BDayPre: \r\nBirthday: \r\nWallet: \r\nFlags: 1027\r\nsid: 507\r\nkv: 11\r\nMSPAuth: {}\r\n",
+            p.member_id >> 32,
+            p.member_id as i32, // the low 32 bits, as the signed number clients expect
+            p.email,
+            p.mspauth,
+        );
+    }
+    if d.profile_client_addr {
+        // ClientPort is sent byte-swapped, as the official server did.
+        body += &format!(
+            "ClientIP: {}\r\nClientPort: {}\r\n",
+            p.client.ip(),
+            p.client.port().swap_bytes()
+        );
+    }
+    body += "\r\n";
+    hotmail_message(body)
+}
+
+/// The initial e-mail notification (MSNP3+). msnd keeps no mail, so the inbox is empty.
+pub fn initial_email() -> Reply {
+    hotmail_message(
+        "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialemailnotification; charset=UTF-8\r\n\r\n\
+         Inbox-Unread: 0\r\nFolders-Unread: 0\r\nInbox-URL: /cgi-bin/HoTMaiL\r\n\
+         Folders-URL: /cgi-bin/folders\r\nPost-URL: http://www.hotmail.com\r\n\r\n"
+            .to_owned(),
+    )
+}
+
+/// The challenge string of `USR tr TWN S <challenge>`, appended verbatim by the client to
+/// its Passport `Authorization` header. `tpf` is a per-login random token.
+pub fn twn_challenge(now: u64, tpf: &str) -> String {
+    format!(
+        "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct={now},kpp=1,kv=5,ver=2.1.0173.1,tpf={tpf}"
+    )
+}
+
+fn hotmail_message(body: String) -> Reply {
+    Reply::new("MSG").arg("Hotmail").arg("Hotmail").payload(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+
+    fn payload_len(reply: &Reply) -> usize {
+        let mut buf = BytesMut::new();
+        reply.encode(&mut buf);
+        let text = String::from_utf8(buf.to_vec()).unwrap();
+        let (header, body) = text.split_once("\r\n").unwrap();
+        let declared: usize = header.rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!(declared, body.len());
+        declared
+    }
+
+    fn seed_profile(d: &Dialect, mspauth: &str) -> Reply {
+        let email: Email = "example@hotmail.com".parse().unwrap();
+        let p = Profile {
+            login_time: 1726321960,
+            email: &email,
+            member_id: 2 | (1 << 32),
+            mspauth,
+            client: "192.168.1.111:1863".parse().unwrap(),
+        };
+        profile(d, &p)
+    }
+
+    #[test]
+    fn profiles_have_the_seed_lengths() {
+        assert_eq!(payload_len(&seed_profile(&Dialect::MSNP2, "x")), 95);
+        let seed_auth = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA$$";
+        assert_eq!(payload_len(&seed_profile(&Dialect::MSNP3, seed_auth)), 367);
+        assert_eq!(payload_len(&seed_profile(&Dialect::MSNP7, seed_auth)), 367);
+        let msnp8_auth = "whatever+t+is+in+your+passport+login+ticket+that+you+sent+for+USR+TWN+S$";
+        let msnp8 = seed_profile(&Dialect::MSNP8, msnp8_auth);
+        assert_eq!(payload_len(&msnp8), 448);
+        assert_eq!(payload_len(&initial_email()), 221);
+    }
+
+    #[test]
+    fn msnp8_profile_swaps_the_client_port() {
+        let mut buf = BytesMut::new();
+        seed_profile(&Dialect::MSNP8, "t").encode(&mut buf);
+        let text = String::from_utf8(buf.to_vec()).unwrap();
+        assert!(text.contains("ClientIP: 192.168.1.111\r\nClientPort: 18183\r\n\r\n"), "{text}");
+    }
+
+    #[test]
+    fn xfr_and_usr_ok_grow_per_version() {
+        let tr = TrId(3);
+        let email: Email = "example@hotmail.com".parse().unwrap();
+        let cases = [
+            (Dialect::MSNP2, "XFR 3 NS 10.0.0.5:1863", "USR 3 OK example@hotmail.com example%20user"),
+            (Dialect::MSNP5, "XFR 3 NS 10.0.0.5:1863 0", "USR 3 OK example@hotmail.com example%20user"),
+            (Dialect::MSNP6, "XFR 3 NS 10.0.0.5:1863 0", "USR 3 OK example@hotmail.com example%20user 1"),
+            (Dialect::MSNP7, "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863", "USR 3 OK example@hotmail.com example%20user 1"),
+            (Dialect::MSNP8, "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863", "USR 3 OK example@hotmail.com example%20user 1 0"),
+        ];
+        for (d, xfr, ok) in cases {
+            assert_eq!(xfr_ns(tr, &d, "10.0.0.5:1863", "10.0.0.1:1863").to_string(), xfr);
+            assert_eq!(usr_ok(tr, &d, &email, "example user").to_string(), ok);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Listeners, connection limits and shutdown. Each accepted socket becomes one task that
+//! runs [`conn::run`] with the service its port belongs to.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::RngCore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::config::Config;
+use crate::conn::{self, Signals};
+use crate::ns::{Ns, Role};
+use crate::presence::{Presence, SessionHandle};
+use crate::store::Store;
+
+/// State every session shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub presence: Presence,
+    /// The addresses actually bound (a configured port 0 becomes a real one).
+    pub addrs: Addrs,
+    /// Per-process random key, e.g. for the stand-in salt of an unknown account.
+    pub secret: [u8; 32],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Addrs {
+    pub dispatch: SocketAddr,
+    pub notification: SocketAddr,
+}
+
+/// The two ends of a client's connection, IPv4-mapped addresses unmapped.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+}
+
+impl Peer {
+    fn of(stream: &TcpStream) -> std::io::Result<Peer> {
+        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+        Ok(Peer { remote: canonical(stream.peer_addr()?), local: canonical(stream.local_addr()?) })
+    }
+}
+
+/// A bound but not yet running server.
+pub struct Server {
+    shared: Arc<Shared>,
+    dispatch: TcpListener,
+    notification: TcpListener,
+}
+
+impl Server {
+    /// Binds every listener, so that a port in use fails here and not later.
+    pub async fn bind(config: Config, store: Store) -> std::io::Result<Server> {
+        let bind = |addr: SocketAddr, what: &'static str| async move {
+            TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}"))
+            })
+        };
+        let dispatch = bind(config.listen.dispatch, "dispatch").await?;
+        let notification = bind(config.listen.notification, "notification").await?;
+        let addrs = Addrs { dispatch: dispatch.local_addr()?, notification: notification.local_addr()? };
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let shared = Shared { config, store, presence: Presence::default(), addrs, secret };
+        Ok(Server { shared: Arc::new(shared), dispatch, notification })
+    }
+
+    pub fn addrs(&self) -> Addrs {
+        self.shared.addrs
+    }
+
+    /// Serves until `shutdown` is cancelled, then tells every client `OUT SSD`, waits for
+    /// every session to finish and closes the database.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let tracker = TaskTracker::new();
+        let limits = &self.shared.config.limits;
+        let limiter = Limiter::new(limits.max_connections, limits.max_connections_per_ip);
+        info!(dispatch = %self.shared.addrs.dispatch, notification = %self.shared.addrs.notification, "listening");
+        let listeners = [(self.dispatch, Role::Dispatch), (self.notification, Role::Notification)];
+        for (listener, role) in listeners {
+            let accept = Acceptor {
+                listener,
+                role,
+                shared: self.shared.clone(),
+                limiter: limiter.clone(),
+                tracker: tracker.clone(),
+                shutdown: shutdown.clone(),
+            };
+            tracker.spawn(accept.run());
+        }
+        shutdown.cancelled().await;
+        info!(sessions = self.shared.presence.len(), "shutting down");
+        tracker.close();
+        tracker.wait().await;
+        self.shared.store.close().await;
+        info!("stopped");
+    }
+}
+
+/// One listener's accept loop.
+struct Acceptor {
+    listener: TcpListener,
+    role: Role,
+    shared: Arc<Shared>,
+    limiter: Limiter,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Acceptor {
+    async fn run(self) {
+        loop {
+            let accepted = tokio::select! {
+                () = self.shutdown.cancelled() => return,
+                accepted = self.listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, addr)) => self.admit(stream, addr),
+                Err(e) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    warn!(error = %e, service = self.role.name(), "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    fn admit(&self, stream: TcpStream, addr: SocketAddr) {
+        let Some(admission) = self.limiter.admit(addr.ip()) else {
+            warn!(peer = %addr, service = self.role.name(), "connection refused: connection limit reached");
+            return;
+        };
+        let Ok(peer) = Peer::of(&stream) else { return };
+        let _ = stream.set_nodelay(true);
+        let conn = next_conn_id();
+        let span = info_span!("conn", id = conn, peer = %peer.remote, service = self.role.name());
+        let shared = self.shared.clone();
+        let shutdown = self.shutdown.clone();
+        let role = self.role;
+        self.tracker.spawn(
+            async move {
+                debug!("connected");
+                let (mailbox, mailbox_rx) = mpsc::channel(shared.config.limits.mailbox_size);
+                let kill = shutdown.child_token();
+                let session = SessionHandle { conn, mailbox, kill: kill.clone() };
+                let ns = Ns::new(shared.clone(), role, peer, session);
+                let signals = Signals { mailbox: mailbox_rx, kill, shutdown };
+                conn::run(stream, ns, signals, &shared.config.limits).await;
+                drop(admission);
+            }
+            .instrument(span),
+        );
+    }
+}
+
+fn next_conn_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Caps connections in total and per source address.
+#[derive(Clone)]
+struct Limiter {
+    total: Arc<Semaphore>,
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max_per_ip: usize,
+}
+
+/// A connection's place under the limits, given back when dropped.
+struct Admission {
+    _permit: OwnedSemaphorePermit,
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Limiter {
+    fn new(max_total: usize, max_per_ip: usize) -> Limiter {
+        Limiter { total: Arc::new(Semaphore::new(max_total)), per_ip: Arc::default(), max_per_ip }
+    }
+
+    fn admit(&self, ip: IpAddr) -> Option<Admission> {
+        let permit = self.total.clone().try_acquire_owned().ok()?;
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let count = per_ip.entry(ip).or_insert(0);
+        if *count >= self.max_per_ip {
+            return None;
+        }
+        *count += 1;
+        Some(Admission { _permit: permit, per_ip: self.per_ip.clone(), ip })
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_count_in_total_and_per_address() {
+        let limiter = Limiter::new(3, 2);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let first = limiter.admit(a).unwrap();
+        let _second = limiter.admit(a).unwrap();
+        assert!(limiter.admit(a).is_none(), "per-address cap");
+        let _third = limiter.admit(b).unwrap();
+        assert!(limiter.admit(b).is_none(), "total cap");
+        drop(first);
+        assert!(limiter.admit(a).is_some(), "a closed connection frees its place");
+    }
+}

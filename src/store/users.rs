@@ -1,0 +1,118 @@
+//! Accounts: handle, friendly name and stored credentials.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::credentials::Credentials;
+use crate::protocol::Email;
+
+/// One account as the servers need it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: Email,
+    /// Decoded UTF-8; URL-encoded only on the wire.
+    pub friendly_name: String,
+    pub md5_salt: String,
+    pub md5_digest: String,
+    pub md5_digest_latin1: Option<String>,
+    pub passport_hash: String,
+}
+
+const USER_COLUMNS: &str =
+    "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash";
+
+impl User {
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
+        let email: String = row.try_get("email")?;
+        Ok(User {
+            id: row.try_get("id")?,
+            email: email.parse().map_err(|_| {
+                sqlx::Error::Decode(format!("stored handle {email:?} is not an e-mail address").into())
+            })?,
+            friendly_name: row.try_get("friendly_name")?,
+            md5_salt: row.try_get("md5_salt")?,
+            md5_digest: row.try_get("md5_digest")?,
+            md5_digest_latin1: row.try_get("md5_digest_latin1")?,
+            passport_hash: row.try_get("passport_hash")?,
+        })
+    }
+}
+
+impl Store {
+    /// Creates an account; `Duplicate` if the handle is taken.
+    pub async fn create_user(
+        &self,
+        email: &Email,
+        friendly_name: &str,
+        creds: &Credentials,
+    ) -> Result<User, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(email.as_str())
+        .bind(friendly_name)
+        .bind(&creds.md5_salt)
+        .bind(&creds.md5_digest)
+        .bind(&creds.md5_digest_latin1)
+        .bind(&creds.passport_hash)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+            e => e.into(),
+        })?;
+        User::from_row(&row)
+    }
+
+    /// The account with this handle, if any.
+    pub async fn user(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(User::from_row).transpose()
+    }
+
+    /// Every account, ordered by handle.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(User::from_row).collect()
+    }
+
+    /// Replaces an account's password.
+    pub async fn set_credentials(&self, email: &Email, creds: &Credentials) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET md5_salt = ?, md5_digest = ?, md5_digest_latin1 = ?, passport_hash = ?
+             WHERE email = ?",
+        )
+        .bind(&creds.md5_salt)
+        .bind(&creds.md5_digest)
+        .bind(&creds.md5_digest_latin1)
+        .bind(&creds.passport_hash)
+        .bind(email.as_str())
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected())
+    }
+
+    /// Deletes an account and everything that belongs to it.
+    pub async fn delete_user(&self, email: &Email) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE email = ?")
+            .bind(email.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+}
+
+fn found(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
