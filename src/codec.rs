@@ -92,12 +92,12 @@ impl MsnpCodec {
     }
 
     fn payload_length(&self, line: &str) -> Result<Option<usize>, CodecError> {
-        let mut tokens = line.split(' ').filter(|t| !t.is_empty());
+        let mut tokens = line.split_ascii_whitespace();
         let command = tokens.next().unwrap_or_default();
         if !self.reading.has_payload(command) {
             return Ok(None);
         }
-        let len: usize = match tokens.last().map(str::parse) {
+        let len: usize = match tokens.next_back().map(str::parse) {
             Some(Ok(len)) => len,
             _ => return Err(CodecError::BadLength),
         };

@@ -63,9 +63,9 @@ impl Server {
     /// Binds every listener, so that a port in use fails here and not later.
     pub async fn bind(config: Config, store: Store) -> std::io::Result<Server> {
         let bind = |addr: SocketAddr, what: &'static str| async move {
-            TcpListener::bind(addr).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}"))
-            })
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}")))
         };
         let dispatch = bind(config.listen.dispatch, "dispatch").await?;
         let notification = bind(config.listen.notification, "notification").await?;

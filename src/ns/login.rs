@@ -60,7 +60,12 @@ impl Ns {
     }
 
     /// `USR tr pkg I|S ..`: the hand-off on the dispatch server, authentication here.
-    pub(super) async fn usr(&mut self, tr: TrId, package: &str, step: AuthStep) -> Result<Outcome, ProtocolError> {
+    pub(super) async fn usr(
+        &mut self,
+        tr: TrId,
+        package: &str,
+        step: AuthStep,
+    ) -> Result<Outcome, ProtocolError> {
         let Phase::Negotiated { dialect, challenge } = &mut self.phase else {
             return Err(ProtocolError::NotLoggedIn);
         };
@@ -99,7 +104,12 @@ impl Ns {
     /// `USR tr MD5 I handle` → `USR tr MD5 S salt`; `USR tr TWN I handle` → the Passport
     /// challenge string. An unknown account gets a stand-in salt, stable per handle, so
     /// the answer does not tell whether the account exists.
-    async fn challenge(&mut self, tr: TrId, dialect: Dialect, email: Email) -> Result<Outcome, ProtocolError> {
+    async fn challenge(
+        &mut self,
+        tr: TrId,
+        dialect: Dialect,
+        email: Email,
+    ) -> Result<Outcome, ProtocolError> {
         let user = self.shared.store.user(&email).await.map_err(internal)?;
         let challenge = match dialect.login {
             Login::Md5 => match &user {
@@ -128,9 +138,9 @@ impl Ns {
         response: &str,
     ) -> Result<Outcome, ProtocolError> {
         let user = match dialect.login {
-            Login::Md5 => challenge.user.filter(|u| {
-                md5_response_matches(response, &u.md5_digest, u.md5_digest_latin1.as_deref())
-            }),
+            Login::Md5 => challenge
+                .user
+                .filter(|u| md5_response_matches(response, &u.md5_digest, u.md5_digest_latin1.as_deref())),
             // Passport tickets come from the Passport service, which this server does not
             // run yet: no ticket can be valid.
             Login::Twn => None,

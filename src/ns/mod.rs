@@ -134,7 +134,7 @@ impl Service for Ns {
     async fn on_close(&mut self) {
         if let Phase::Online(online) = &self.phase {
             self.shared.presence.sign_out(&online.user.email, self.session.conn);
-            debug!(user = %online.user.email, "signed out");
+            debug!(user = %online.user.email, version = %online.dialect, "signed out");
         }
     }
 }

@@ -141,21 +141,31 @@ mod tests {
         let table = [
             (
                 "VER 1 MSNP7 MSNP6  MSNP5 CVR0",
-                Command::Ver { tr: TrId(1), versions: vec!["MSNP7".into(), "MSNP6".into(), "MSNP5".into(), "CVR0".into()] },
+                Command::Ver {
+                    tr: TrId(1),
+                    versions: vec!["MSNP7".into(), "MSNP6".into(), "MSNP5".into(), "CVR0".into()],
+                },
             ),
             ("INF 2", Command::Inf { tr: TrId(2) }),
             (
                 "CVR 2 0x0409 win 4.10 i386 MSNMSGR 5.0.0537 MSMSGS example@hotmail.com",
                 Command::Cvr { tr: TrId(2), client_version: "5.0.0537".into() },
             ),
-            ("CVQ 2 0x0409 win 4.10 i386 MSMSGS 1.0.0863", Command::Cvq { tr: TrId(2), client_version: "1.0.0863".into() }),
+            (
+                "CVQ 2 0x0409 win 4.10 i386 MSMSGS 1.0.0863",
+                Command::Cvq { tr: TrId(2), client_version: "1.0.0863".into() },
+            ),
             (
                 "USR 6 MD5 I Example@Hotmail.com",
                 Command::Usr { tr: TrId(6), package: "MD5".into(), step: AuthStep::Initial(email) },
             ),
             (
                 "USR 7 md5 S f59af8f2fa91d38aff7c870c17f99903",
-                Command::Usr { tr: TrId(7), package: "MD5".into(), step: AuthStep::Subsequent("f59af8f2fa91d38aff7c870c17f99903".into()) },
+                Command::Usr {
+                    tr: TrId(7),
+                    package: "MD5".into(),
+                    step: AuthStep::Subsequent("f59af8f2fa91d38aff7c870c17f99903".into()),
+                },
             ),
             ("PNG", Command::Png),
             ("OUT", Command::Out),

@@ -57,9 +57,7 @@ impl FromStr for Email {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (local, domain) = s.split_once('@').ok_or(ProtocolError::InvalidParameter)?;
         let local_ok = !local.is_empty()
-            && local
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'%' | b',' | b'"'));
+            && local.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'%' | b',' | b'"'));
         let label_ok = |l: &str| {
             !l.is_empty()
                 && !l.starts_with('-')
@@ -137,10 +135,7 @@ mod tests {
 
     #[test]
     fn emails_are_validated_and_lowercased() {
-        assert_eq!(
-            "Alice@Example.COM".parse::<Email>().unwrap().as_str(),
-            "alice@example.com"
-        );
+        assert_eq!("Alice@Example.COM".parse::<Email>().unwrap().as_str(), "alice@example.com");
         for bad in ["", "x@", "@example.com", "a@b", "a b@c.com", "a@-b.com", "a@b..com", "a@@b.com"] {
             assert!(bad.parse::<Email>().is_err(), "{bad:?}");
         }

@@ -61,11 +61,7 @@ pub fn profile(d: &Dialect, p: &Profile) -> Reply {
     }
     if d.profile_client_addr {
         // ClientPort is sent byte-swapped, as the official server did.
-        body += &format!(
-            "ClientIP: {}\r\nClientPort: {}\r\n",
-            p.client.ip(),
-            p.client.port().swap_bytes()
-        );
+        body += &format!("ClientIP: {}\r\nClientPort: {}\r\n", p.client.ip(), p.client.port().swap_bytes());
     }
     body += "\r\n";
     hotmail_message(body)
@@ -149,8 +145,16 @@ mod tests {
             (Dialect::MSNP2, "XFR 3 NS 10.0.0.5:1863", "USR 3 OK example@hotmail.com example%20user"),
             (Dialect::MSNP5, "XFR 3 NS 10.0.0.5:1863 0", "USR 3 OK example@hotmail.com example%20user"),
             (Dialect::MSNP6, "XFR 3 NS 10.0.0.5:1863 0", "USR 3 OK example@hotmail.com example%20user 1"),
-            (Dialect::MSNP7, "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863", "USR 3 OK example@hotmail.com example%20user 1"),
-            (Dialect::MSNP8, "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863", "USR 3 OK example@hotmail.com example%20user 1 0"),
+            (
+                Dialect::MSNP7,
+                "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863",
+                "USR 3 OK example@hotmail.com example%20user 1",
+            ),
+            (
+                Dialect::MSNP8,
+                "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863",
+                "USR 3 OK example@hotmail.com example%20user 1 0",
+            ),
         ];
         for (d, xfr, ok) in cases {
             assert_eq!(xfr_ns(tr, &d, "10.0.0.5:1863", "10.0.0.1:1863").to_string(), xfr);

@@ -19,8 +19,7 @@ pub struct User {
     pub passport_hash: String,
 }
 
-const USER_COLUMNS: &str =
-    "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash";
+const USER_COLUMNS: &str = "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash";
 
 impl User {
     fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
@@ -101,10 +100,8 @@ impl Store {
 
     /// Deletes an account and everything that belongs to it.
     pub async fn delete_user(&self, email: &Email) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM users WHERE email = ?")
-            .bind(email.as_str())
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE email = ?").bind(email.as_str()).execute(&self.pool).await?;
         found(done.rows_affected())
     }
 }

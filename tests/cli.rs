@@ -1,0 +1,94 @@
+//! The admin command line, run as the real binary against a temporary database.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+struct Msnd {
+    dir: tempfile::TempDir,
+}
+
+impl Msnd {
+    fn new() -> Msnd {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!("database_url = \"sqlite://{}\"\n", dir.path().join("cli.db").display());
+        std::fs::write(dir.path().join("msnd.toml"), config).unwrap();
+        Msnd { dir }
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.dir.path().join("msnd.toml")
+    }
+
+    /// Runs `msnd <args>` with `stdin` as standard input.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(out.status.success(), "msnd {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], stdin: &str, message: &str) {
+        let out = self.run(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "msnd {args:?} should fail");
+        assert!(stderr.contains(message), "msnd {args:?}: {stderr:?} lacks {message:?}");
+    }
+}
+
+#[test]
+fn accounts_are_managed_from_the_command_line() {
+    let msnd = Msnd::new();
+    assert!(msnd.ok(&["migrate"], "").contains("up to date"));
+    msnd.ok(&["user", "add", "Alice@Example.com", "--name", "Alice L", "--password-stdin"], "s3cret\n");
+    msnd.ok(&["user", "add", "bob@example.com", "--password-stdin"], "pw\r\n");
+    assert_eq!(
+        msnd.ok(&["user", "list"], ""),
+        "alice@example.com\tAlice L\nbob@example.com\tbob@example.com\n"
+    );
+
+    msnd.fails(&["user", "add", "ALICE@example.com", "--password-stdin"], "x\n", "already exists");
+    msnd.fails(&["user", "add", "not-an-email", "--password-stdin"], "x\n", "not a valid e-mail address");
+    msnd.fails(&["user", "add", "carol@example.com", "--password-stdin"], "\n", "must not be empty");
+    msnd.fails(&["user", "add", "carol@example.com"], "", "use --password-stdin");
+    msnd.fails(&["user", "passwd", "nobody@example.com", "--password-stdin"], "x\n", "no account");
+    msnd.fails(&["user", "del", "nobody@example.com"], "", "no such account");
+
+    msnd.ok(&["user", "passwd", "alice@example.com", "--password-stdin"], "n3w\n");
+    msnd.ok(&["user", "del", "BOB@example.com"], "");
+    assert_eq!(msnd.ok(&["user", "list"], ""), "alice@example.com\tAlice L\n");
+}
+
+#[test]
+fn passwords_are_not_stored_in_plaintext() {
+    let msnd = Msnd::new();
+    msnd.ok(&["user", "add", "alice@example.com", "--password-stdin"], "very-distinctive-password\n");
+    for file in ["cli.db", "cli.db-wal"] {
+        let path = msnd.dir.path().join(file);
+        if Path::new(&path).exists() {
+            let bytes = std::fs::read(&path).unwrap();
+            let needle = b"very-distinctive-password";
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{file} holds the password");
+        }
+    }
+}
+
+#[test]
+fn unknown_config_keys_are_named() {
+    let msnd = Msnd::new();
+    std::fs::write(msnd.config(), "[limits]\nmax_lines = 3\n").unwrap();
+    msnd.fails(&["user", "list"], "", "max_lines");
+}

@@ -1,0 +1,277 @@
+//! Test harness: an in-process server on 127.0.0.1 with ephemeral ports and a temporary
+//! database, and a client that plays transcripts written like the protocol notes.
+//!
+//! Transcript lines: `C: line` is sent; `S: line` is expected, where `*` matches any one
+//! token, a final `...` any number of further tokens, and `{name}` captures a token (or
+//! must equal an earlier capture); `| text` lines
+//! after an `S:` payload command must each appear in its payload; `S: (closed)` expects the
+//! server to hang up.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use msnd::codec::{Frame, MsnpCodec, Reading};
+use msnd::config::Config;
+use msnd::credentials::Credentials;
+use msnd::protocol::{Dialect, Reply};
+use msnd::server::{Addrs, Server};
+use msnd::store::Store;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+/// How long any single expected reply may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addrs: Addrs,
+    pub store: Store,
+    pub config: Config,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server with the defaults on loopback, adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            database_url: format!("sqlite://{}", dir.path().join("msnd.db").display()),
+            ..Config::default()
+        };
+        config.listen.dispatch = "127.0.0.1:0".parse().unwrap();
+        config.listen.notification = "127.0.0.1:0".parse().unwrap();
+        config.listen.switchboard = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, config: Config) -> TestServer {
+        let store = Store::open(&config.database_url).await.expect("open store");
+        let server = Server::bind(config.clone(), store.clone()).await.expect("bind");
+        let addrs = server.addrs();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server.run(shutdown.clone()));
+        TestServer { addrs, store, config, shutdown, task: Some(task), _dir: dir }
+    }
+
+    /// Creates an account through the store, as `msnd user add` does.
+    pub async fn add_user(&self, email: &str, password: &str) {
+        self.add_user_named(email, email, password).await;
+    }
+
+    pub async fn add_user_named(&self, email: &str, name: &str, password: &str) {
+        let creds = Credentials::new(password);
+        self.store.create_user(&email.parse().unwrap(), name, &creds).await.expect("create user");
+    }
+
+    /// Stops the server as SIGTERM would and waits until it has finished.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(PATIENCE, task).await.expect("server stops in time").unwrap();
+        }
+    }
+
+    pub async fn dispatch(&self) -> Client {
+        Client::connect(self.addrs.dispatch).await
+    }
+
+    pub async fn notification(&self) -> Client {
+        Client::connect(self.addrs.notification).await
+    }
+
+    /// A complete MD5 login the way the official client of `dialect` does it: dispatch,
+    /// hand-off, notification login, profile (and e-mail) messages.
+    pub async fn login(&self, email: &str, password: &str, dialect: Dialect) -> Client {
+        let offer = ver_offer(dialect);
+        let mut ds = self.dispatch().await;
+        ds.transcript(&format!(
+            "C: VER 1 {offer}\nS: VER 1 {dialect}\nC: INF 2\nS: INF 2 MD5\n\
+             C: USR 3 MD5 I {email}\nS: XFR 3 NS {{ns}} ...\nS: (closed)"
+        ))
+        .await;
+        let ns_addr: SocketAddr = ds.var("ns").parse().expect("XFR address");
+        let mut ns = Client::connect(ns_addr).await;
+        ns.transcript(&format!(
+            "C: VER 4 {offer}\nS: VER 4 {dialect}\nC: INF 5\nS: INF 5 MD5\n\
+             C: USR 6 MD5 I {email}\nS: USR 6 MD5 S {{salt}}"
+        ))
+        .await;
+        let response = msnd::credentials::md5_hex(&[ns.var("salt").as_bytes(), password.as_bytes()]);
+        ns.send(&format!("USR 7 MD5 S {response}")).await;
+        ns.transcript(&format!("S: USR 7 OK {} ...", email.to_ascii_lowercase())).await;
+        ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsprofile").await;
+        if dialect.initial_email {
+            ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsinitialemailnotification").await;
+        }
+        ns
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The `VER` parameters the official client of each version sends.
+pub fn ver_offer(dialect: Dialect) -> &'static str {
+    match dialect.version {
+        2 => "MSNP2 CVR0",
+        3 => "MSNP3 MSNP2 CVR0",
+        4 => "MSNP4 MSNP3 CVR0",
+        5 => "MSNP5 MSNP4 CVR0",
+        6 => "MSNP6 MSNP5 MSNP4 CVR0",
+        7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
+        _ => "MSNP8 CVR0",
+    }
+}
+
+/// A scripted protocol client.
+pub struct Client {
+    framed: Framed<TcpStream, MsnpCodec>,
+    vars: HashMap<String, String>,
+    pub local: SocketAddr,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let local = stream.local_addr().unwrap();
+        let codec = MsnpCodec::new(Reading::FromServer, 64 * 1024, 64 * 1024);
+        Client { framed: Framed::new(stream, codec), vars: HashMap::new(), local }
+    }
+
+    /// A value captured by `{name}` in an earlier transcript line.
+    pub fn var(&self, name: &str) -> String {
+        self.vars.get(name).unwrap_or_else(|| panic!("nothing captured as {{{name}}}")).clone()
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        let line = self.substitute(line);
+        self.send_raw(format!("{line}\r\n").as_bytes()).await;
+    }
+
+    /// Sends a payload command: `header` without its byte count, then `body`.
+    pub async fn send_payload(&mut self, header: &str, body: &[u8]) {
+        let mut bytes = format!("{} {}\r\n", self.substitute(header), body.len()).into_bytes();
+        bytes.extend_from_slice(body);
+        self.send_raw(&bytes).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        let stream = self.framed.get_mut();
+        stream.write_all(bytes).await.expect("send");
+        stream.flush().await.expect("flush");
+    }
+
+    /// Sends a reply-built line (for symmetry with the server's encoder).
+    pub async fn send_reply(&mut self, reply: Reply) {
+        self.framed.send(reply).await.expect("send");
+    }
+
+    /// The next frame from the server; fails the test on timeout or hang-up.
+    pub async fn recv(&mut self) -> Frame {
+        match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(e))) => panic!("bad frame from server: {e}"),
+            Ok(None) => panic!("server closed the connection"),
+            Err(_) => panic!("no reply within {PATIENCE:?}"),
+        }
+    }
+
+    /// Expects the server to close the connection next.
+    pub async fn expect_closed(&mut self) {
+        match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+            Ok(None) | Ok(Some(Err(_))) => {}
+            Ok(Some(Ok(frame))) => panic!("expected a hang-up, got {:?}", frame.line),
+            Err(_) => panic!("server did not close the connection within {PATIENCE:?}"),
+        }
+    }
+
+    /// Expects nothing more for a short while (used where the protocol stays silent).
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(next) = tokio::time::timeout(wait, self.framed.next()).await {
+            panic!("expected silence, got {next:?}");
+        }
+    }
+
+    /// Expects a payload command whose line starts with `prefix` and whose payload
+    /// contains `needle`; returns the payload. The codec already checked the byte count.
+    pub async fn expect_payload(&mut self, prefix: &str, needle: &str) -> String {
+        let frame = self.recv().await;
+        assert!(frame.line.starts_with(prefix), "expected {prefix}.., got {:?}", frame.line);
+        let payload = String::from_utf8(frame.payload.expect("a payload").to_vec()).expect("UTF-8 payload");
+        assert!(payload.contains(needle), "payload lacks {needle:?}:\n{payload}");
+        payload
+    }
+
+    /// Plays a transcript (see the module docs).
+    pub async fn transcript(&mut self, script: &str) {
+        let mut last_payload: Option<String> = None;
+        for raw in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if let Some(line) = raw.strip_prefix("C: ") {
+                self.send(line).await;
+            } else if raw == "S: (closed)" {
+                self.expect_closed().await;
+            } else if let Some(expected) = raw.strip_prefix("S: ") {
+                let frame = self.recv().await;
+                self.match_line(expected, &frame.line);
+                last_payload = frame.payload.map(|p| String::from_utf8_lossy(&p).into_owned());
+            } else if let Some(needle) = raw.strip_prefix("| ") {
+                let payload = last_payload.as_deref().expect("a `|` line follows a payload command");
+                assert!(payload.contains(needle), "payload lacks {needle:?}:\n{payload}");
+            } else {
+                panic!("bad transcript line {raw:?}");
+            }
+        }
+    }
+
+    fn match_line(&mut self, expected: &str, actual: &str) {
+        let mut want: Vec<&str> = expected.split(' ').collect();
+        let mut got: Vec<&str> = actual.split(' ').collect();
+        let fail = || panic!("expected {expected:?}\n     got {actual:?}");
+        if want.last() == Some(&"...") {
+            want.pop();
+            got.truncate(want.len());
+        }
+        if want.len() != got.len() {
+            fail();
+        }
+        for (w, g) in want.iter().zip(&got) {
+            if *w == "*" {
+                continue;
+            }
+            if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                match self.vars.get(name) {
+                    Some(value) if value != g => fail(),
+                    Some(_) => {}
+                    None => {
+                        self.vars.insert(name.to_owned(), (*g).to_owned());
+                    }
+                }
+            } else if w != g {
+                fail();
+            }
+        }
+    }
+
+    fn substitute(&self, line: &str) -> String {
+        let mut line = line.to_owned();
+        for (name, value) in &self.vars {
+            line = line.replace(&format!("{{{name}}}"), value);
+        }
+        line
+    }
+}
