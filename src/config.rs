@@ -1,11 +1,14 @@
 //! Configuration: TOML whose every key is optional. The defaults are `config/msnd.toml`,
 //! embedded in the binary, so the example file and the defaults cannot drift apart.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::protocol::Dialect;
 
 /// The example configuration, which is also the complete set of defaults.
 pub const DEFAULTS: &str = include_str!("../config/msnd.toml");
@@ -28,6 +31,8 @@ pub struct Config {
     pub listen: Listen,
     pub limits: Limits,
     pub client: ClientVersion,
+    pub challenges: Challenges,
+    pub urls: Urls,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +53,7 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     pub login_timeout_secs: u64,
     pub mailbox_size: usize,
+    pub max_list_entries: usize,
 }
 
 impl Limits {
@@ -66,6 +72,46 @@ impl Limits {
 pub struct ClientVersion {
     pub download_url: String,
     pub info_url: String,
+}
+
+/// CHL/QRY challenges for MSNP6–8.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenges {
+    pub enabled: bool,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub keys: Vec<ChallengeKey>,
+}
+
+impl Challenges {
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.interval_secs)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    /// The private key of a client id, if accepted.
+    pub fn key(&self, client_id: &str) -> Option<&str> {
+        self.keys.iter().find(|k| k.id == client_id).map(|k| k.key.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeKey {
+    pub id: String,
+    pub key: String,
+}
+
+/// The answers to `URL` requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Urls {
+    pub login: String,
+    pub services: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -104,10 +150,20 @@ impl Config {
             (l.idle_timeout_secs >= 1, "limits.idle_timeout_secs must be at least 1"),
             (l.login_timeout_secs >= 1, "limits.login_timeout_secs must be at least 1"),
             (l.mailbox_size >= 1, "limits.mailbox_size must be at least 1"),
+            (l.max_list_entries >= 1, "limits.max_list_entries must be at least 1"),
+            (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),
+            (self.challenges.timeout_secs >= 1, "challenges.timeout_secs must be at least 1"),
             (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),
         ];
-        match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, message)) => Err(ConfigError::Invalid((*message).to_owned())),
+        if let Some((_, message)) = checks.iter().find(|(ok, _)| !ok) {
+            return Err(ConfigError::Invalid((*message).to_owned()));
+        }
+        let known: Vec<&str> = Dialect::url_service_names().collect();
+        match self.urls.services.keys().find(|s| !known.contains(&s.as_str())) {
+            Some(unknown) => Err(ConfigError::Invalid(format!(
+                "urls.services.{unknown} is not a URL service (known: {})",
+                known.join(", ")
+            ))),
             None => Ok(()),
         }
     }
@@ -137,6 +193,11 @@ mod tests {
         assert_eq!(c.listen.switchboard.port(), 1865);
         assert_eq!(c.database_url, "sqlite://msnd.db");
         assert_eq!(c.limits.max_payload_bytes, 1664);
+        assert_eq!(c.challenges.key("msmsgs@msnmsgr.com"), Some("Q1P7W2E4J9R8U3S5"));
+        assert_eq!(c.challenges.key("PROD0038W!61ZTF9"), Some("VT6PX?UQTM4WM%YR"));
+        for service in Dialect::url_service_names() {
+            assert!(c.urls.services.contains_key(service), "{service} has no default URL");
+        }
     }
 
     #[test]
@@ -154,6 +215,8 @@ mod tests {
         assert!(err.to_string().contains("colour"), "{err}");
         let err = Config::from_toml("[limits]\nmax_line_bytes = 3\n", "x.toml").unwrap_err();
         assert!(err.to_string().contains("max_line_bytes"), "{err}");
+        let err = Config::from_toml("[urls.services]\nWEATHER = \"x\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("WEATHER"), "{err}");
         let err = Config::from_toml("[listen]\ndispatch = \"nowhere\"\n", "x.toml").unwrap_err();
         assert!(err.to_string().contains("x.toml"), "{err}");
     }

@@ -49,8 +49,10 @@ pub trait Service: Send {
     fn on_event(&mut self, event: Self::Event) -> impl Future<Output = Outcome> + Send;
     /// How long the client may stay silent now (shorter before login).
     fn silence_allowed(&self) -> Duration;
-    /// Runs on every way out: a clean `OUT`, a dropped socket, a kick, shutdown.
-    fn on_close(&mut self) -> impl Future<Output = ()> + Send;
+    /// When the service next wants [`Service::on_timer`] called, if ever.
+    fn timer(&self) -> Option<Instant>;
+    /// Runs when the time from [`Service::timer`] has come.
+    fn on_timer(&mut self) -> impl Future<Output = Outcome> + Send;
 }
 
 /// How a connection ended, for the log.
@@ -72,12 +74,13 @@ pub struct Signals<E> {
     pub shutdown: CancellationToken,
 }
 
-/// Runs `service` on `stream` until either side ends it, then calls `on_close`.
+/// Runs `service` on `stream` until either side ends it. The service cleans up when
+/// dropped, so every way out (including a panic) is covered.
 pub async fn run<S: Service>(stream: TcpStream, mut service: S, signals: Signals<S::Event>, limits: &Limits) {
     let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
     let mut framed = Framed::new(stream, codec);
     let ended = pump(&mut framed, &mut service, signals).await;
-    service.on_close().await;
+    drop(service);
     match ended {
         Ok(how) => debug!(?how, "connection closed"),
         Err(CodecError::Io(e)) => debug!(error = %e, "connection lost"),
@@ -92,6 +95,7 @@ async fn pump<S: Service>(
 ) -> Result<Ended, CodecError> {
     let mut last_heard = Instant::now();
     loop {
+        let timer = service.timer();
         let outcome = tokio::select! {
             biased;
             () = signals.kill.cancelled() => {
@@ -110,6 +114,7 @@ async fn pump<S: Service>(
                     service.handle(frame).await
                 }
             },
+            () = sleep_until(timer.unwrap_or(last_heard)), if timer.is_some() => service.on_timer().await,
             () = sleep_until(last_heard + service.silence_allowed()) => return Ok(Ended::Silent),
         };
         let hang_up = outcome.hang_up;

@@ -1,23 +1,62 @@
-//! Who is logged in: one entry per online account, each with a bounded mailbox. Events are
-//! data, rendered by the receiving session in its own dialect. A session whose mailbox is
-//! full is stuck; it is disconnected rather than waited for.
+//! Who is logged in: one entry per online account with its shown status, its privacy
+//! settings and a bounded mailbox. Events are data, rendered by the receiving session in
+//! its own dialect. A session whose mailbox is full is stuck; it is disconnected rather
+//! than waited for. The lock is a std mutex, never held across an `.await`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::protocol::lists::{Blp, Property, Status};
 use crate::protocol::Email;
+use crate::store::UserId;
 
 /// Identifies one connection for the life of the process.
 pub type ConnId = u64;
 
-/// Something that happened to an online account, for its session to act on.
+/// How an online account appears to those allowed to see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub id: UserId,
+    pub email: Email,
+    /// Decoded friendly name.
+    pub name: String,
+    pub status: Status,
+    /// MSNP8 client capabilities, relayed as sent.
+    pub caps: u32,
+}
+
+/// Who may see an account: BL always wins, then AL, then the BLP default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Privacy {
+    pub blp: Blp,
+    pub allow: HashSet<UserId>,
+    pub block: HashSet<UserId>,
+}
+
+impl Privacy {
+    pub fn allows(&self, viewer: UserId) -> bool {
+        !self.block.contains(&viewer) && (self.blp == Blp::Allow || self.allow.contains(&viewer))
+    }
+}
+
+/// Something that happened that an online session must act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// The account logged in elsewhere: send `OUT OTH` and hang up.
+    /// The account logged in elsewhere: `OUT OTH` and hang up.
     LoggedInElsewhere,
+    /// A contact is now shown with this status (or name or capabilities): `NLN`.
+    Online(Arc<Shown>),
+    /// A contact is no longer shown online: `FLN`.
+    Offline { id: UserId, email: Email },
+    /// Someone put me on their FL: `ADD 0 RL`.
+    AddedBy { id: UserId, email: Email, name: String, version: u32 },
+    /// Someone took me off their FL: `REM 0 RL`.
+    RemovedBy { id: UserId, email: Email, version: u32 },
+    /// A contact changed a property I may see: `BPR`.
+    PropertyChanged { id: UserId, email: Email, property: Property, value: Option<String>, version: u32 },
 }
 
 /// How to reach one connection's session task.
@@ -40,26 +79,73 @@ impl SessionHandle {
     }
 }
 
+#[derive(Debug)]
+struct Entry {
+    session: SessionHandle,
+    /// `None` until the first CHG.
+    shown: Option<Arc<Shown>>,
+    privacy: Arc<Privacy>,
+}
+
+impl Entry {
+    /// How `viewer` sees this account: only if visible-online and allowed.
+    fn seen_by(&self, viewer: UserId) -> Option<&Arc<Shown>> {
+        self.shown.as_ref().filter(|s| s.status.is_visible() && self.privacy.allows(viewer))
+    }
+}
+
 /// The registry of online sessions. Cloning is an `Arc` bump.
 #[derive(Debug, Clone, Default)]
-pub struct Presence(Arc<Mutex<HashMap<Email, SessionHandle>>>);
+pub struct Presence(Arc<Mutex<HashMap<UserId, Entry>>>);
 
 impl Presence {
-    /// Registers `session` as `email`'s one notification session; an older session of the
-    /// same account is told [`Event::LoggedInElsewhere`].
-    pub fn sign_in(&self, email: &Email, session: SessionHandle) {
-        let older = self.lock().insert(email.clone(), session);
+    /// Registers `session` as the account's one notification session, not yet shown
+    /// online; an older session of the account is told [`Event::LoggedInElsewhere`].
+    pub fn sign_in(&self, id: UserId, session: SessionHandle, privacy: Arc<Privacy>) {
+        let older = self.lock().insert(id, Entry { session, shown: None, privacy });
         if let Some(older) = older {
-            older.deliver(Event::LoggedInElsewhere);
+            older.session.deliver(Event::LoggedInElsewhere);
         }
     }
 
-    /// Removes `email` if `conn` is still its session (a kicked session must not remove
-    /// the login that replaced it).
-    pub fn sign_out(&self, email: &Email, conn: ConnId) {
+    /// Removes the account if `conn` is still its session (a kicked session must not
+    /// remove the login that replaced it); tells whether it did.
+    pub fn sign_out(&self, id: UserId, conn: ConnId) -> bool {
         let mut online = self.lock();
-        if online.get(email).is_some_and(|s| s.conn == conn) {
-            online.remove(email);
+        let current = online.get(&id).is_some_and(|e| e.session.conn == conn);
+        if current {
+            online.remove(&id);
+        }
+        current
+    }
+
+    /// Sets how the account is shown (after CHG, REA).
+    pub fn show(&self, id: UserId, conn: ConnId, shown: Arc<Shown>) {
+        if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
+            entry.shown = Some(shown);
+        }
+    }
+
+    /// Replaces the account's privacy settings (after ADD/REM AL/BL, BLP).
+    pub fn set_privacy(&self, id: UserId, conn: ConnId, privacy: Arc<Privacy>) {
+        if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
+            entry.privacy = privacy;
+        }
+    }
+
+    /// How `viewer` sees each of `owners` that is online, visible and allows it.
+    pub fn seen_by(&self, owners: impl IntoIterator<Item = UserId>, viewer: UserId) -> Vec<Arc<Shown>> {
+        let online = self.lock();
+        owners.into_iter().filter_map(|id| online.get(&id)?.seen_by(viewer).cloned()).collect()
+    }
+
+    /// Delivers `event` to each of `to` that is online.
+    pub fn deliver(&self, to: impl IntoIterator<Item = UserId>, event: &Event) {
+        let online = self.lock();
+        for id in to {
+            if let Some(entry) = online.get(&id) {
+                entry.session.deliver(event.clone());
+            }
         }
     }
 
@@ -72,8 +158,8 @@ impl Presence {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Email, SessionHandle>> {
-        // A panic elsewhere cannot leave the map half-updated: every change is one call.
+    fn lock(&self) -> MutexGuard<'_, HashMap<UserId, Entry>> {
+        // Every change is one statement under the lock, so a poisoned map is still whole.
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -87,19 +173,47 @@ mod tests {
         (SessionHandle { conn, mailbox, kill: CancellationToken::new() }, rx)
     }
 
+    fn privacy(blp: Blp, allow: &[UserId], block: &[UserId]) -> Arc<Privacy> {
+        Arc::new(Privacy {
+            blp,
+            allow: allow.iter().copied().collect(),
+            block: block.iter().copied().collect(),
+        })
+    }
+
+    fn shown(id: UserId, status: Status) -> Arc<Shown> {
+        let email = format!("u{id}@example.com").parse().unwrap();
+        Arc::new(Shown { id, email, name: "x".into(), status, caps: 0 })
+    }
+
     #[test]
     fn a_second_login_kicks_the_first_and_survives_its_sign_out() {
         let presence = Presence::default();
-        let alice: Email = "alice@example.com".parse().unwrap();
         let (first, mut first_rx) = session(1, 4);
         let (second, _second_rx) = session(2, 4);
-        presence.sign_in(&alice, first);
-        presence.sign_in(&alice, second);
+        presence.sign_in(7, first, privacy(Blp::Allow, &[], &[]));
+        presence.sign_in(7, second, privacy(Blp::Allow, &[], &[]));
         assert_eq!(first_rx.try_recv().unwrap(), Event::LoggedInElsewhere);
-        presence.sign_out(&alice, 1);
+        assert!(!presence.sign_out(7, 1));
         assert_eq!(presence.len(), 1);
-        presence.sign_out(&alice, 2);
+        assert!(presence.sign_out(7, 2));
         assert!(presence.is_empty());
+    }
+
+    #[test]
+    fn visibility_follows_status_and_privacy() {
+        let presence = Presence::default();
+        let (handle, _rx) = session(1, 4);
+        presence.sign_in(1, handle, privacy(Blp::Allow, &[], &[3]));
+        assert!(presence.seen_by([1], 2).is_empty(), "not shown before the first CHG");
+        presence.show(1, 1, shown(1, Status::Away));
+        assert_eq!(presence.seen_by([1, 99], 2).len(), 1);
+        assert!(presence.seen_by([1], 3).is_empty(), "blocked");
+        presence.set_privacy(1, 1, privacy(Blp::Block, &[2], &[]));
+        assert_eq!(presence.seen_by([1], 2).len(), 1, "allowed explicitly");
+        assert!(presence.seen_by([1], 4).is_empty(), "BLP BL hides from the rest");
+        presence.show(1, 1, shown(1, Status::Hidden));
+        assert!(presence.seen_by([1], 2).is_empty(), "hidden");
     }
 
     #[test]

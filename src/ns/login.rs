@@ -1,8 +1,12 @@
 //! VER, INF, CVR/CVQ and USR: version negotiation, the dispatch hand-off and
 //! authentication, ending in `USR OK`, the profile and the initial e-mail message.
 
+use std::sync::Arc;
+
 use tracing::info;
 
+use super::challenge::Challenges;
+use super::lists::Lists;
 use super::{internal, unix_now, Ns, Online, Phase, Role};
 use crate::conn::Outcome;
 use crate::credentials::{md5_hex, md5_response_matches, random_token};
@@ -10,6 +14,7 @@ use crate::protocol::command::AuthStep;
 use crate::protocol::dialect::{negotiate, Login, Negotiated};
 use crate::protocol::render::{self, Profile};
 use crate::protocol::{Dialect, Email, ProtocolError, Reply, TrId};
+use crate::server::Shared;
 use crate::store::User;
 
 /// An authentication round in progress: `USR .. I` was answered, `USR .. S` is awaited.
@@ -26,6 +31,13 @@ pub(super) fn inf(tr: TrId, dialect: &Dialect) -> Result<Outcome, ProtocolError>
         return Err(ProtocolError::Disabled);
     }
     Ok(Outcome::reply(Reply::to("INF", tr).arg(dialect.auth_package())))
+}
+
+/// The answer to `CVR`/`CVQ`: the client's own version as recommended and minimum, so no
+/// client is ever pushed to upgrade.
+pub(super) fn client_version_reply(shared: &Shared, command: &str, tr: TrId, version: &str) -> Reply {
+    let urls = &shared.config.client;
+    Reply::to(command, tr).arg(version).arg(version).arg(version).arg(&urls.download_url).arg(&urls.info_url)
 }
 
 impl Ns {
@@ -45,18 +57,6 @@ impl Ns {
                 Outcome::hang_up(vec![Reply::to("VER", tr).arg(0)])
             }
         }
-    }
-
-    /// The answer to `CVR`/`CVQ`: the client's own version as recommended and minimum, so
-    /// no client is ever pushed to upgrade.
-    pub(super) fn client_version_reply(&self, command: &str, tr: TrId, version: &str) -> Reply {
-        let urls = &self.shared.config.client;
-        Reply::to(command, tr)
-            .arg(version)
-            .arg(version)
-            .arg(version)
-            .arg(&urls.download_url)
-            .arg(&urls.info_url)
     }
 
     /// `USR tr pkg I|S ..`: the hand-off on the dispatch server, authentication here.
@@ -79,7 +79,7 @@ impl Ns {
             }
             (AuthStep::Initial(email), None) => self.challenge(tr, dialect, email).await,
             (AuthStep::Subsequent(response), Some(challenge)) => {
-                self.authenticate(tr, dialect, challenge, &response)
+                self.authenticate(tr, dialect, challenge, &response).await
             }
             _ => Err(ProtocolError::AuthFailed),
         }
@@ -130,7 +130,7 @@ impl Ns {
     }
 
     /// `USR tr pkg S response`: checks the response, then logs in or answers `911`.
-    fn authenticate(
+    async fn authenticate(
         &mut self,
         tr: TrId,
         dialect: Dialect,
@@ -146,7 +146,7 @@ impl Ns {
             Login::Twn => None,
         };
         match user {
-            Some(user) => Ok(self.logged_in_as(tr, dialect, user)),
+            Some(user) => self.logged_in_as(tr, dialect, user).await,
             None => {
                 info!(user = %challenge.email, version = %dialect, "login failed");
                 Err(ProtocolError::AuthFailed)
@@ -156,8 +156,15 @@ impl Ns {
 
     /// Kicks an older session of the account, then `USR OK`, the profile and (MSNP3+) the
     /// initial e-mail notification.
-    fn logged_in_as(&mut self, tr: TrId, dialect: Dialect, user: User) -> Outcome {
-        self.shared.presence.sign_in(&user.email, self.session.clone());
+    async fn logged_in_as(
+        &mut self,
+        tr: TrId,
+        dialect: Dialect,
+        user: User,
+    ) -> Result<Outcome, ProtocolError> {
+        let summary = self.shared.store.lists_summary(user.id).await.map_err(internal)?;
+        let lists = Lists::from(summary);
+        self.shared.presence.sign_in(user.id, self.session.clone(), Arc::new(lists.privacy()));
         let mspauth = format!("{}$$", random_token());
         let profile = Profile {
             login_time: unix_now(),
@@ -174,7 +181,17 @@ impl Ns {
             replies.push(render::initial_email());
         }
         info!(user = %user.email, version = %dialect, "logged in");
-        self.phase = Phase::Online(Box::new(Online { dialect, user }));
-        Outcome::replies(replies)
+        self.phase = Phase::Online(Box::new(Online {
+            shared: self.shared.clone(),
+            conn: self.session.conn,
+            dialect,
+            user,
+            lists,
+            status: None,
+            caps: 0,
+            ims_off: false,
+            challenges: Challenges::default(),
+        }));
+        Ok(Outcome::replies(replies))
     }
 }

@@ -1,18 +1,25 @@
 //! The dispatch and notification servers. Both speak the same login dialogue; the dispatch
 //! server answers `USR .. I` with an `XFR .. NS` hand-off where the notification server
-//! goes on to authenticate. Which command is legal when is one table, in [`Ns::dispatch`].
+//! goes on to authenticate. Which command is legal when is one table per phase:
+//! [`Ns::dispatch`] before login, [`Online::handle`] after.
 
+mod challenge;
+mod lists;
 mod login;
+mod misc;
+mod status;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::time::Instant;
 use tracing::{debug, error};
 
 use crate::codec::Frame;
 use crate::conn::{Outcome, Service};
-use crate::presence::{Event, SessionHandle};
+use crate::presence::{ConnId, Event, SessionHandle};
 use crate::protocol::command::trid_of;
+use crate::protocol::lists::Status;
 use crate::protocol::{Command, Dialect, ProtocolError, Reply, TrId};
 use crate::server::{Peer, Shared};
 use crate::store::{StoreError, User};
@@ -34,7 +41,6 @@ impl Role {
 }
 
 /// Where a session is in its life.
-#[derive(Debug)]
 enum Phase {
     /// Waiting for `VER`.
     Greeting,
@@ -46,13 +52,6 @@ enum Phase {
     Online(Box<Online>),
 }
 
-/// A logged-in session's state.
-#[derive(Debug)]
-struct Online {
-    dialect: Dialect,
-    user: User,
-}
-
 /// One dispatch or notification connection.
 pub struct Ns {
     shared: Arc<Shared>,
@@ -60,6 +59,22 @@ pub struct Ns {
     peer: Peer,
     session: SessionHandle,
     phase: Phase,
+}
+
+/// A logged-in session: who, in which dialect, and what it knows of its lists and status.
+/// Dropping it (on every way out) signs the account out.
+struct Online {
+    shared: Arc<Shared>,
+    conn: ConnId,
+    dialect: Dialect,
+    user: User,
+    lists: lists::Lists,
+    /// `None` until the first CHG.
+    status: Option<Status>,
+    caps: u32,
+    /// `IMS OFF`: no switchboard invitations.
+    ims_off: bool,
+    challenges: challenge::Challenges,
 }
 
 impl Ns {
@@ -71,27 +86,31 @@ impl Ns {
         matches!(self.phase, Phase::Online(_))
     }
 
-    /// The legality table: which command each phase accepts.
+    /// Before login: VER, INF, CVR/CVQ, USR, PNG, OUT. Anything else gets `302`.
     async fn dispatch(&mut self, command: Command) -> Result<Outcome, ProtocolError> {
+        if let Phase::Online(online) = &mut self.phase {
+            return online.handle(command).await;
+        }
         match (&self.phase, command) {
             (_, Command::Png) => Ok(Outcome::reply(Reply::new("QNG"))),
             (_, Command::Out) => Ok(Outcome::hang_up(vec![Reply::new("OUT")])),
+            (_, Command::WrongDirection { name }) => Err(ProtocolError::WrongDirection(name)),
             (Phase::Greeting, Command::Ver { tr, versions }) => Ok(self.ver(tr, &versions)),
             (Phase::Cvr0, Command::Cvq { tr, client_version }) => {
-                Ok(Outcome::hang_up(vec![self.client_version_reply("CVQ", tr, &client_version)]))
+                Ok(Outcome::hang_up(vec![login::client_version_reply(
+                    &self.shared,
+                    "CVQ",
+                    tr,
+                    &client_version,
+                )]))
             }
             (Phase::Negotiated { dialect, .. }, Command::Inf { tr }) => login::inf(tr, dialect),
-            (Phase::Negotiated { .. } | Phase::Online(_), Command::Cvr { tr, client_version }) => {
-                Ok(Outcome::reply(self.client_version_reply("CVR", tr, &client_version)))
+            (Phase::Negotiated { .. }, Command::Cvr { tr, client_version }) => {
+                Ok(Outcome::reply(login::client_version_reply(&self.shared, "CVR", tr, &client_version)))
             }
             (Phase::Negotiated { .. }, Command::Usr { tr, package, step }) => {
                 self.usr(tr, &package, step).await
             }
-            (Phase::Online(_), Command::Usr { .. }) => Err(ProtocolError::AlreadyLoggedIn),
-            (Phase::Online(_), Command::Ver { .. } | Command::Inf { .. } | Command::Cvq { .. }) => {
-                Err(ProtocolError::NotExpected)
-            }
-            (Phase::Online(_), Command::Unknown { name, .. }) => Err(ProtocolError::Unknown(name)),
             (_, _) => Err(ProtocolError::NotLoggedIn),
         }
     }
@@ -102,6 +121,64 @@ impl Ns {
         debug!(%error, "command rejected");
         let replies = error.code().map(|code| Reply::error(code, tr)).into_iter().collect();
         Outcome { replies, hang_up: error.hangs_up() || !self.logged_in() }
+    }
+}
+
+impl Online {
+    /// After login: every command the dialect knows.
+    async fn handle(&mut self, command: Command) -> Result<Outcome, ProtocolError> {
+        if !self.dialect.knows(command.name()) && !matches!(command, Command::Png | Command::Out) {
+            return match command {
+                Command::WrongDirection { name } => Err(ProtocolError::WrongDirection(name)),
+                other => Err(ProtocolError::Unknown(other.name().to_owned())),
+            };
+        }
+        match command {
+            Command::Png => Ok(Outcome::reply(Reply::new("QNG"))),
+            Command::Out => Ok(Outcome::hang_up(vec![Reply::new("OUT")])),
+            Command::Cvr { tr, client_version } => {
+                Ok(Outcome::reply(login::client_version_reply(&self.shared, "CVR", tr, &client_version)))
+            }
+            Command::Usr { .. } => Err(ProtocolError::AlreadyLoggedIn),
+            Command::Ver { .. } | Command::Inf { .. } | Command::Cvq { .. } => {
+                Err(ProtocolError::NotExpected)
+            }
+            Command::Syn { tr, version } => self.syn(tr, version).await,
+            Command::Lst { tr, list } => self.lst(tr, list).await,
+            Command::Lsg { tr } => self.lsg(tr).await,
+            Command::Add { tr, list, email, name, group } => self.add(tr, list, email, name, group).await,
+            Command::Rem { tr, list, email, group } => self.rem(tr, list, email, group).await,
+            Command::Adg { tr, name } => self.adg(tr, &name).await,
+            Command::Rmg { tr, group } => self.rmg(tr, group).await,
+            Command::Reg { tr, group, name } => self.reg(tr, group, &name).await,
+            Command::Gtc { tr, value } => self.gtc(tr, value).await,
+            Command::Blp { tr, value } => self.blp(tr, value).await,
+            Command::Rea { tr, email, name } => self.rea(tr, email, name).await,
+            Command::Prp { tr, property, value } => self.prp(tr, property, value).await,
+            Command::Chg { tr, status, caps } => self.chg(tr, &status, caps),
+            Command::Chl { tr } => {
+                Ok(Outcome::reply(self.challenges.issue(tr, &self.shared.config.challenges)))
+            }
+            Command::Qry { tr, client_id, response } => {
+                self.challenges.answer(tr, &client_id, &response, &self.shared.config.challenges)
+            }
+            Command::Url { tr, service } => self.url(tr, &service),
+            Command::Snd { tr, email } => Ok(self.invite_by_mail("SND", tr, &email)),
+            Command::Sdc { tr, email } => Ok(self.invite_by_mail("SDC", tr, &email)),
+            Command::Fnd { .. } => Err(ProtocolError::Disabled),
+            Command::Ims { tr, on } => Ok(self.ims(tr, on)),
+            Command::Pag { email, .. } => self.pag(&email),
+            Command::WrongDirection { name } => Err(ProtocolError::WrongDirection(name)),
+            Command::Unknown { name, .. } => Err(ProtocolError::Unknown(name)),
+        }
+    }
+
+    /// Answers an event from another session, in this session's dialect.
+    fn on_event(&mut self, event: Event) -> Outcome {
+        match event {
+            Event::LoggedInElsewhere => Outcome::hang_up(vec![Reply::new("OUT").arg("OTH")]),
+            other => Outcome::replies(self.contact_event(other).into_iter().collect()),
+        }
     }
 }
 
@@ -117,8 +194,9 @@ impl Service for Ns {
     }
 
     async fn on_event(&mut self, event: Event) -> Outcome {
-        match event {
-            Event::LoggedInElsewhere => Outcome::hang_up(vec![Reply::new("OUT").arg("OTH")]),
+        match &mut self.phase {
+            Phase::Online(online) => online.on_event(event),
+            _ => Outcome::default(),
         }
     }
 
@@ -131,10 +209,17 @@ impl Service for Ns {
         }
     }
 
-    async fn on_close(&mut self) {
-        if let Phase::Online(online) = &self.phase {
-            self.shared.presence.sign_out(&online.user.email, self.session.conn);
-            debug!(user = %online.user.email, version = %online.dialect, "signed out");
+    fn timer(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Online(online) => online.challenges.deadline(),
+            _ => None,
+        }
+    }
+
+    async fn on_timer(&mut self) -> Outcome {
+        match &mut self.phase {
+            Phase::Online(online) => online.challenges.on_timer(&self.shared.config.challenges),
+            _ => Outcome::default(),
         }
     }
 }

@@ -5,7 +5,8 @@ use std::str::{FromStr, SplitAsciiWhitespace};
 
 use bytes::Bytes;
 
-use super::{Email, ProtocolError, TrId};
+use super::lists::{Blp, GroupId, Gtc, List, Property};
+use super::{url_decode, Email, ProtocolError, TrId};
 use crate::codec::Frame;
 
 /// Whether a `USR` opens an authentication round or answers the server's challenge.
@@ -30,12 +31,56 @@ pub enum Command {
     Cvq { tr: TrId, client_version: String },
     /// `USR tr package I|S value`
     Usr { tr: TrId, package: String, step: AuthStep },
+    /// `SYN tr cached-version`
+    Syn { tr: TrId, version: u32 },
+    /// `LST tr list`
+    Lst { tr: TrId, list: List },
+    /// `LSG tr`
+    Lsg { tr: TrId },
+    /// `ADD tr list handle name {group}`
+    Add { tr: TrId, list: List, email: Email, name: String, group: Option<GroupId> },
+    /// `REM tr list handle {group}`
+    Rem { tr: TrId, list: List, email: Email, group: Option<GroupId> },
+    /// `ADG tr name {0}`
+    Adg { tr: TrId, name: String },
+    /// `RMG tr group`
+    Rmg { tr: TrId, group: GroupId },
+    /// `REG tr group name {0}`
+    Reg { tr: TrId, group: GroupId, name: String },
+    /// `GTC tr A|N`
+    Gtc { tr: TrId, value: Gtc },
+    /// `BLP tr AL|BL`
+    Blp { tr: TrId, value: Blp },
+    /// `REA tr handle name`
+    Rea { tr: TrId, email: Email, name: String },
+    /// `PRP tr property {value}`
+    Prp { tr: TrId, property: Property, value: Option<String> },
+    /// `CHG tr status {caps}`; the status is checked by the handler (`FLN` differs by version).
+    Chg { tr: TrId, status: String, caps: Option<u32> },
+    /// `URL tr service {param}`
+    Url { tr: TrId, service: String },
+    /// `SND tr handle ..` (MSNP2–4 e-mail invitation)
+    Snd { tr: TrId, email: Email },
+    /// `SDC tr handle lcid lib codebase X X name len` + optional text
+    Sdc { tr: TrId, email: Email },
+    /// `FND tr fname=.. lname=.. ..`
+    Fnd { tr: TrId },
+    /// `IMS tr ON|OFF`
+    Ims { tr: TrId, on: bool },
+    /// `PAG tr handle len` + page
+    Pag { tr: TrId, email: Email },
+    /// `CHL tr`: the client asks for a challenge.
+    Chl { tr: TrId },
+    /// `QRY tr client-id 32` + the answer
+    Qry { tr: TrId, client_id: String, response: Bytes },
     /// `PNG`
     Png,
     /// `OUT`
     Out,
+    /// Server-to-client commands (`MSG`, `NOT`, `QNG`) sent by a client: hang up.
+    WrongDirection { name: String },
     /// A well-formed command this server does not implement: `name tr ..`.
-    Unknown { name: String, tr: Option<TrId>, payload: Option<Bytes> },
+    Unknown { name: String, tr: Option<TrId> },
 }
 
 impl Command {
@@ -61,18 +106,100 @@ impl Command {
                 };
                 Command::Usr { tr, package, step }
             }
+            "SYN" => Command::Syn { tr: args.parse()?, version: args.number()? },
+            "LST" => Command::Lst { tr: args.parse()?, list: args.parse()? },
+            "LSG" => Command::Lsg { tr: args.parse()? },
+            "ADD" => Command::Add {
+                tr: args.parse()?,
+                list: args.parse()?,
+                email: args.parse()?,
+                name: args.text()?,
+                group: args.optional_number()?,
+            },
+            "REM" => Command::Rem {
+                tr: args.parse()?,
+                list: args.parse()?,
+                email: args.parse()?,
+                group: args.optional_number()?,
+            },
+            "ADG" => {
+                let command = Command::Adg { tr: args.parse()?, name: args.text()? };
+                args.optional_zero()?;
+                command
+            }
+            "RMG" => Command::Rmg { tr: args.parse()?, group: args.number()? },
+            "REG" => {
+                let command = Command::Reg { tr: args.parse()?, group: args.number()?, name: args.text()? };
+                args.optional_zero()?;
+                command
+            }
+            "GTC" => Command::Gtc { tr: args.parse()?, value: args.parse()? },
+            "BLP" => Command::Blp { tr: args.parse()?, value: args.parse()? },
+            "REA" => Command::Rea { tr: args.parse()?, email: args.parse()?, name: args.text()? },
+            "PRP" => {
+                Command::Prp { tr: args.parse()?, property: args.property()?, value: args.optional_text()? }
+            }
+            "CHG" => Command::Chg {
+                tr: args.parse()?,
+                status: args.next()?.to_owned(),
+                caps: args.optional_number()?,
+            },
+            "URL" => {
+                let command = Command::Url { tr: args.parse()?, service: args.next()?.to_ascii_uppercase() };
+                args.rest(); // COMPOSE's address, PERSON's LCID: not used
+                command
+            }
+            "SND" => {
+                let command = Command::Snd { tr: args.parse()?, email: args.parse()? };
+                args.rest(); // LCID, library, codebase
+                command
+            }
+            "SDC" => {
+                let command = Command::Sdc { tr: args.parse()?, email: args.parse()? };
+                args.rest(); // LCID .. name, byte count; the text is the payload
+                command
+            }
+            "FND" => {
+                let command = Command::Fnd { tr: args.parse()? };
+                args.rest();
+                command
+            }
+            "IMS" => Command::Ims {
+                tr: args.parse()?,
+                on: match args.next()? {
+                    "ON" => true,
+                    "OFF" => false,
+                    _ => return Err(ProtocolError::InvalidValue),
+                },
+            },
+            "PAG" => {
+                let command = Command::Pag { tr: args.parse()?, email: args.parse()? };
+                args.rest(); // byte count
+                command
+            }
+            "CHL" => Command::Chl { tr: args.parse()? },
+            "QRY" => {
+                let command = Command::Qry {
+                    tr: args.parse()?,
+                    client_id: args.next()?.to_owned(),
+                    response: frame.payload.clone().unwrap_or_default(),
+                };
+                args.rest(); // byte count
+                command
+            }
             "PNG" => Command::Png,
             "OUT" => Command::Out,
+            "MSG" | "NOT" | "QNG" | "IPG" => return Ok(Command::WrongDirection { name: name.to_owned() }),
             _ => {
                 let tr = args.next().ok().and_then(|t| t.parse().ok());
-                return Ok(Command::Unknown { name: name.to_owned(), tr, payload: frame.payload.clone() });
+                return Ok(Command::Unknown { name: name.to_owned(), tr });
             }
         };
         args.finish()?;
         Ok(command)
     }
 
-    /// The command's name as on the wire, for logs.
+    /// The command's name as on the wire.
     pub fn name(&self) -> &str {
         match self {
             Command::Ver { .. } => "VER",
@@ -80,9 +207,30 @@ impl Command {
             Command::Cvr { .. } => "CVR",
             Command::Cvq { .. } => "CVQ",
             Command::Usr { .. } => "USR",
+            Command::Syn { .. } => "SYN",
+            Command::Lst { .. } => "LST",
+            Command::Lsg { .. } => "LSG",
+            Command::Add { .. } => "ADD",
+            Command::Rem { .. } => "REM",
+            Command::Adg { .. } => "ADG",
+            Command::Rmg { .. } => "RMG",
+            Command::Reg { .. } => "REG",
+            Command::Gtc { .. } => "GTC",
+            Command::Blp { .. } => "BLP",
+            Command::Rea { .. } => "REA",
+            Command::Prp { .. } => "PRP",
+            Command::Chg { .. } => "CHG",
+            Command::Url { .. } => "URL",
+            Command::Snd { .. } => "SND",
+            Command::Sdc { .. } => "SDC",
+            Command::Fnd { .. } => "FND",
+            Command::Ims { .. } => "IMS",
+            Command::Pag { .. } => "PAG",
+            Command::Chl { .. } => "CHL",
+            Command::Qry { .. } => "QRY",
             Command::Png => "PNG",
             Command::Out => "OUT",
-            Command::Unknown { name, .. } => name,
+            Command::WrongDirection { name } | Command::Unknown { name, .. } => name,
         }
     }
 }
@@ -102,6 +250,51 @@ impl<'a> Args<'a> {
 
     fn parse<T: FromStr<Err = ProtocolError>>(&mut self) -> Result<T, ProtocolError> {
         self.next()?.parse()
+    }
+
+    fn number<T: FromStr>(&mut self) -> Result<T, ProtocolError> {
+        let token = self.next()?;
+        if !token.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ProtocolError::Syntax);
+        }
+        token.parse().map_err(|_| ProtocolError::Syntax)
+    }
+
+    fn optional_number<T: FromStr>(&mut self) -> Result<Option<T>, ProtocolError> {
+        match self.0.clone().next() {
+            Some(_) => self.number().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A URL-encoded parameter, decoded.
+    fn text(&mut self) -> Result<String, ProtocolError> {
+        url_decode(self.next()?)
+    }
+
+    fn optional_text(&mut self) -> Result<Option<String>, ProtocolError> {
+        match self.0.clone().next() {
+            Some(_) => self.text().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The constant `0` that ADG and REG end with, if sent.
+    fn optional_zero(&mut self) -> Result<(), ProtocolError> {
+        match self.0.next() {
+            None | Some("0") => Ok(()),
+            Some(_) => Err(ProtocolError::Syntax),
+        }
+    }
+
+    /// A PRP property: a name longer than three letters gets the client disconnected, an
+    /// unknown one is only refused.
+    fn property(&mut self) -> Result<Property, ProtocolError> {
+        let name = self.next()?;
+        if name.len() > 3 {
+            return Err(ProtocolError::InvalidValue);
+        }
+        name.parse().map_err(|_| ProtocolError::NotExpected)
     }
 
     fn rest(&mut self) -> Vec<String> {
@@ -169,7 +362,48 @@ mod tests {
             ),
             ("PNG", Command::Png),
             ("OUT", Command::Out),
-            ("SYN 8 0", Command::Unknown { name: "SYN".into(), tr: Some(TrId(8)), payload: None }),
+            ("SYN 8 0", Command::Syn { tr: TrId(8), version: 0 }),
+            (
+                "ADD 12 FL a@b.com %63%61%72 2",
+                Command::Add {
+                    tr: TrId(12),
+                    list: List::Forward,
+                    email: "a@b.com".parse().unwrap(),
+                    name: "car".into(),
+                    group: Some(2),
+                },
+            ),
+            (
+                "ADD 12 AL a@b.com a%40b.com",
+                Command::Add {
+                    tr: TrId(12),
+                    list: List::Allow,
+                    email: "a@b.com".parse().unwrap(),
+                    name: "a@b.com".into(),
+                    group: None,
+                },
+            ),
+            (
+                "REM 13 FL a@b.com",
+                Command::Rem {
+                    tr: TrId(13),
+                    list: List::Forward,
+                    email: "a@b.com".parse().unwrap(),
+                    group: None,
+                },
+            ),
+            ("ADG 10 New%20Group%201 0", Command::Adg { tr: TrId(10), name: "New Group 1".into() }),
+            ("REG 11 2 Cool%20People 0", Command::Reg { tr: TrId(11), group: 2, name: "Cool People".into() }),
+            ("PRP 2 PHW", Command::Prp { tr: TrId(2), property: Property::Phw, value: None }),
+            (
+                "PRP 2 PHH 123%20(4567)",
+                Command::Prp { tr: TrId(2), property: Property::Phh, value: Some("123 (4567)".into()) },
+            ),
+            ("CHG 9 NLN", Command::Chg { tr: TrId(9), status: "NLN".into(), caps: None }),
+            ("CHG 9 NLN 28", Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28) }),
+            ("URL 15 inbox", Command::Url { tr: TrId(15), service: "INBOX".into() }),
+            ("UUX 3 12", Command::Unknown { name: "UUX".into(), tr: Some(TrId(3)) }),
+            ("MSG 3 N 4", Command::WrongDirection { name: "MSG".into() }),
         ];
         for (line, expected) in table {
             assert_eq!(parse(line).unwrap(), expected, "{line}");
@@ -185,6 +419,15 @@ mod tests {
         assert_eq!(parse("USR 3 MD5 X a@b.com"), Err(ProtocolError::Syntax));
         assert_eq!(parse("USR 3 MD5 I not-an-email"), Err(ProtocolError::InvalidParameter));
         assert_eq!(parse("CVR 2 0x0409 win"), Err(ProtocolError::BadClientVersion));
+        assert_eq!(parse("GTC 5 B"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("BLP 5 CL"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("ADD 5 XL a@b.com a"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("ADD 5 FL a@b a"), Err(ProtocolError::InvalidParameter));
+        assert_eq!(parse("PRP 5 PHONE 1"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("PRP 5 XYZ 1"), Err(ProtocolError::NotExpected));
+        assert_eq!(parse("IMS 5 MAYBE"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("ADG 5 name 1"), Err(ProtocolError::Syntax));
+        assert_eq!(parse("RMG 5 -1"), Err(ProtocolError::Syntax));
         assert_eq!(trid_of("SYN 12 0"), Some(TrId(12)));
         assert_eq!(trid_of("SYN x"), None);
     }

@@ -24,6 +24,12 @@ pub struct Dialect {
     pub passport_profile: bool,
     /// MSNP3: an initial e-mail notification follows the profile.
     pub initial_email: bool,
+    /// MSNP3: `URL` replies carry a Passport site id.
+    pub url_site_id: bool,
+    /// MSNP3: `IMS` (switchboard invitations on/off).
+    pub ims: bool,
+    /// MSNP5: phone properties (PRP, BPR, also in SYN), pages (PAG), SDC.
+    pub properties: bool,
     /// MSNP6: `USR OK` carries the e-mail-verified flag.
     pub usr_ok_verified: bool,
     /// MSNP6: the server sends `CHL` challenges, the client answers with `QRY`.
@@ -38,6 +44,13 @@ pub struct Dialect {
     pub usr_ok_restricted: bool,
     /// MSNP8: the profile tells the client its address (`ClientIP`, `ClientPort`).
     pub profile_client_addr: bool,
+    /// MSNP8: SYN without iterators and versions, one LST per contact with combined list bits.
+    pub compact_syn: bool,
+    /// MSNP8: client capabilities on CHG, ILN and NLN.
+    pub client_caps: bool,
+    /// Up to MSNP7, `CHG tr FLN` is the draft's "semi-offline" state (treated as HDN);
+    /// MSNP8 answers it with 201.
+    pub semi_offline: bool,
 }
 
 impl Dialect {
@@ -47,6 +60,9 @@ impl Dialect {
         xfr_trailing_zero: false,
         passport_profile: false,
         initial_email: false,
+        url_site_id: false,
+        ims: false,
+        properties: false,
         usr_ok_verified: false,
         challenges: false,
         xfr_from_server: false,
@@ -54,16 +70,21 @@ impl Dialect {
         inf: true,
         usr_ok_restricted: false,
         profile_client_addr: false,
+        compact_syn: false,
+        client_caps: false,
+        semi_offline: true,
     };
     pub const MSNP3: Dialect = Dialect {
         version: 3,
         xfr_trailing_zero: true,
         passport_profile: true,
         initial_email: true,
+        url_site_id: true,
+        ims: true,
         ..Self::MSNP2
     };
     pub const MSNP4: Dialect = Dialect { version: 4, ..Self::MSNP3 };
-    pub const MSNP5: Dialect = Dialect { version: 5, ..Self::MSNP4 };
+    pub const MSNP5: Dialect = Dialect { version: 5, properties: true, ..Self::MSNP4 };
     pub const MSNP6: Dialect = Dialect { version: 6, usr_ok_verified: true, challenges: true, ..Self::MSNP5 };
     pub const MSNP7: Dialect = Dialect { version: 7, xfr_from_server: true, groups: true, ..Self::MSNP6 };
     pub const MSNP8: Dialect = Dialect {
@@ -72,6 +93,9 @@ impl Dialect {
         inf: false,
         usr_ok_restricted: true,
         profile_client_addr: true,
+        compact_syn: true,
+        client_caps: true,
+        semi_offline: false,
         ..Self::MSNP7
     };
 
@@ -82,6 +106,34 @@ impl Dialect {
     /// The name used in `VER`, e.g. `MSNP7`.
     pub fn name(&self) -> String {
         format!("MSNP{}", self.version)
+    }
+
+    /// Whether this version has the notification-server command `name` at all.
+    pub fn knows(&self, name: &str) -> bool {
+        match name {
+            "VER" | "CVR" | "CVQ" | "USR" | "XFR" | "OUT" | "SYN" | "LST" | "GTC" | "BLP" | "ADD" | "REM"
+            | "REA" | "CHG" | "URL" | "PNG" | "FND" | "SND" => true,
+            "INF" => self.inf,
+            "IMS" => self.ims,
+            "PRP" | "PAG" | "SDC" => self.properties,
+            "CHL" | "QRY" => self.challenges,
+            "ADG" | "RMG" | "REG" | "LSG" => self.groups,
+            _ => false,
+        }
+    }
+
+    /// The Passport site id of a `URL` service this version's clients ask for, or `None`
+    /// if the version has no such service.
+    pub fn url_service(&self, service: &str) -> Option<u32> {
+        URL_SERVICES
+            .iter()
+            .find(|(name, first, last, _)| *name == service && (*first..=*last).contains(&self.version))
+            .map(|(_, _, _, site)| *site)
+    }
+
+    /// Every `URL` service name some version knows.
+    pub fn url_service_names() -> impl Iterator<Item = &'static str> {
+        URL_SERVICES.iter().map(|(name, ..)| *name)
     }
 
     /// The authentication package name used in `INF` and `USR`.
@@ -98,6 +150,25 @@ impl fmt::Display for Dialect {
         write!(f, "MSNP{}", self.version)
     }
 }
+
+/// `URL` services: (name, first version, last version, Passport site id).
+const URL_SERVICES: [(&str, u8, u8, u32); 15] = [
+    ("PASSWORD", 2, 2, 2),
+    ("INBOX", 2, 8, 2),
+    ("COMPOSE", 2, 8, 2),
+    ("MESSAGE", 2, 8, 2),
+    ("FOLDERS", 2, 8, 2),
+    ("PERSON", 2, 8, 4263),
+    ("MOBILE", 5, 8, 961),
+    ("CHGMOB", 5, 8, 961),
+    ("PROFILE", 6, 8, 4263),
+    ("N2PACCOUNT", 6, 6, 2823),
+    ("N2PFUND", 6, 6, 2823),
+    ("CHAT", 7, 8, 2260),
+    ("ADDRBOOK", 8, 8, 2),
+    ("ADVSEARCH", 8, 8, 2),
+    ("INTSEARCH", 8, 8, 2),
+];
 
 /// What `VER` settles on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +222,19 @@ mod tests {
         for (offer, expected) in cases {
             assert_eq!(negotiate(offer.split(' ')), expected, "{offer}");
         }
+    }
+
+    #[test]
+    fn commands_and_url_services_follow_the_version_table() {
+        assert!(!Dialect::MSNP2.knows("IMS") && Dialect::MSNP3.knows("IMS"));
+        assert!(!Dialect::MSNP5.knows("QRY") && Dialect::MSNP6.knows("QRY"));
+        assert!(!Dialect::MSNP6.knows("ADG") && Dialect::MSNP7.knows("LSG"));
+        assert!(Dialect::MSNP7.knows("INF") && !Dialect::MSNP8.knows("INF"));
+        assert!(!Dialect::MSNP8.knows("UUX"));
+        assert_eq!(Dialect::MSNP2.url_service("PASSWORD"), Some(2));
+        assert_eq!(Dialect::MSNP3.url_service("PASSWORD"), None);
+        assert_eq!(Dialect::MSNP7.url_service("CHAT"), Some(2260));
+        assert_eq!(Dialect::MSNP7.url_service("N2PFUND"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod command;
 pub mod dialect;
 pub mod error;
+pub mod lists;
 pub mod render;
 pub mod reply;
 

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
+use super::lists::{List, Property};
 use super::{url_encode, Dialect, Email, Reply, TrId};
+use crate::presence::Shown;
+use crate::store::{ContactRecord, Group, Properties, Snapshot};
 
 /// `XFR tr NS host:port {0} {current-host:port}`: the dispatch hand-off.
 pub fn xfr_ns(tr: TrId, d: &Dialect, to: &str, from: &str) -> Reply {
@@ -83,6 +86,170 @@ pub fn twn_challenge(now: u64, tpf: &str) -> String {
     format!(
         "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct={now},kpp=1,kv=5,ver=2.1.0173.1,tpf={tpf}"
     )
+}
+
+/// The full `SYN` reply in the version's generation: MSNP2–4 lists only, MSNP5–6 with
+/// phone properties, MSNP7 with groups, MSNP8 compact (one LST per contact, list bits).
+pub fn syn(tr: TrId, d: &Dialect, snap: &Snapshot) -> Vec<Reply> {
+    if d.compact_syn {
+        return compact_syn(tr, snap);
+    }
+    let v = snap.version;
+    let mut lines = vec![
+        Reply::to("SYN", tr).arg(v),
+        Reply::to("GTC", tr).arg(v).arg(snap.gtc),
+        Reply::to("BLP", tr).arg(v).arg(snap.blp),
+    ];
+    if d.properties {
+        for prop in Property::ALL {
+            lines.push(with_value(Reply::to("PRP", tr).arg(v).arg(prop), full_value(&snap.properties, prop)));
+        }
+    }
+    if d.groups {
+        lines.extend(lsg(tr, v, &snap.groups));
+    }
+    for list in List::ALL {
+        lines.extend(lst(tr, d, v, list, &snap.contacts, true));
+    }
+    lines
+}
+
+fn compact_syn(tr: TrId, snap: &Snapshot) -> Vec<Reply> {
+    let mut lines = vec![
+        Reply::to("SYN", tr).arg(snap.version).arg(snap.contacts.len()).arg(snap.groups.len()),
+        Reply::new("GTC").arg(snap.gtc),
+        Reply::new("BLP").arg(snap.blp),
+    ];
+    let set = |props: &Properties, names: &[Property]| {
+        names.iter().filter_map(|&p| compact_value(props, p).map(|value| (p, value))).collect::<Vec<_>>()
+    };
+    for (prop, value) in set(&snap.properties, &Property::ALL) {
+        lines.push(Reply::new("PRP").arg(prop).arg(value));
+    }
+    for group in &snap.groups {
+        lines.push(Reply::new("LSG").arg(group.id).arg(url_encode(&group.name)).arg(0));
+    }
+    for contact in &snap.contacts {
+        let mut line =
+            Reply::new("LST").arg(&contact.email).arg(url_encode(&contact.name)).arg(contact.lists.0);
+        if contact.lists.contains(List::Forward) {
+            line = line.arg(group_list(contact));
+        }
+        lines.push(line);
+        for (prop, value) in set(&contact.properties, &Property::SHARED) {
+            lines.push(Reply::new("BPR").arg(prop).arg(value));
+        }
+    }
+    lines
+}
+
+/// `LSG tr ver idx total id name 0` for every group (MSNP7 form; also the LSG command).
+pub fn lsg(tr: TrId, version: u32, groups: &[Group]) -> Vec<Reply> {
+    let total = groups.len();
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            Reply::to("LSG", tr).arg(version).arg(i + 1).arg(total).arg(g.id).arg(url_encode(&g.name)).arg(0)
+        })
+        .collect()
+}
+
+/// `LST tr list ver idx total handle name {groups}` for one list (`.. 0 0` when empty);
+/// with `bpr`, each FL entry is followed by its BPR lines (MSNP5+ SYN).
+pub fn lst(
+    tr: TrId,
+    d: &Dialect,
+    version: u32,
+    list: List,
+    contacts: &[ContactRecord],
+    bpr: bool,
+) -> Vec<Reply> {
+    let on_list: Vec<&ContactRecord> = contacts.iter().filter(|c| c.lists.contains(list)).collect();
+    let header = || Reply::to("LST", tr).arg(list).arg(version);
+    if on_list.is_empty() {
+        return vec![header().arg(0).arg(0)];
+    }
+    let total = on_list.len();
+    let mut lines = Vec::with_capacity(total);
+    for (i, contact) in on_list.into_iter().enumerate() {
+        let mut line = header().arg(i + 1).arg(total).arg(&contact.email).arg(url_encode(&contact.name));
+        if list == List::Forward && d.groups {
+            line = line.arg(group_list(contact));
+        }
+        lines.push(line);
+        if list == List::Forward && bpr && d.properties {
+            for prop in Property::SHARED {
+                let line = Reply::new("BPR").arg(version).arg(&contact.email).arg(prop);
+                lines.push(with_value(line, full_value(&contact.properties, prop)));
+            }
+        }
+    }
+    lines
+}
+
+/// A contact's FL groups, comma-separated; a contact in no group shows in group 0.
+fn group_list(contact: &ContactRecord) -> String {
+    if contact.groups.is_empty() {
+        return "0".to_owned();
+    }
+    contact.groups.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A property as pre-MSNP8 versions list it: flags always (`N` by default), phones if set.
+fn full_value(props: &Properties, prop: Property) -> Option<String> {
+    match props.get(prop) {
+        Some(value) => Some(url_encode(value)),
+        None if prop.is_flag() => Some("N".to_owned()),
+        None => None,
+    }
+}
+
+/// A property as MSNP8 lists it: only if set (flags only when `Y`).
+fn compact_value(props: &Properties, prop: Property) -> Option<String> {
+    let value = props.get(prop)?;
+    (!prop.is_flag() || value == "Y").then(|| url_encode(value))
+}
+
+fn with_value(reply: Reply, value: Option<String>) -> Reply {
+    match value {
+        Some(value) => reply.arg(value),
+        None => reply,
+    }
+}
+
+/// `BPR ver handle prop {value}`: a contact's property changed (outside SYN).
+pub fn bpr(version: u32, email: &Email, prop: Property, value: Option<&str>) -> Reply {
+    with_value(Reply::new("BPR").arg(version).arg(email).arg(prop), value.map(url_encode))
+}
+
+/// `ILN tr status handle name {caps}`: a contact's presence at login or ADD.
+pub fn iln(tr: TrId, d: &Dialect, shown: &Shown) -> Reply {
+    presence_line(Reply::to("ILN", tr), d, shown)
+}
+
+/// `NLN status handle name {caps}`: a contact's presence changed.
+pub fn nln(d: &Dialect, shown: &Shown) -> Reply {
+    presence_line(Reply::new("NLN"), d, shown)
+}
+
+fn presence_line(reply: Reply, d: &Dialect, shown: &Shown) -> Reply {
+    let reply = reply.arg(shown.status).arg(&shown.email).arg(url_encode(&shown.name));
+    if d.client_caps {
+        reply.arg(shown.caps)
+    } else {
+        reply
+    }
+}
+
+/// `CHG tr status {caps}`: the echo of a status change. `status` is echoed as sent.
+pub fn chg(tr: TrId, d: &Dialect, status: &str, caps: u32) -> Reply {
+    let reply = Reply::to("CHG", tr).arg(status);
+    if d.client_caps {
+        reply.arg(caps)
+    } else {
+        reply
+    }
 }
 
 fn hotmail_message(body: String) -> Reply {

@@ -1,14 +1,19 @@
 //! The SQLite store, through sqlx: accounts now, contact lists and groups beside them.
 //! Every method commits before it returns, so whatever a client is told is on disk.
 
+mod lists;
 mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use lists::{
+    Added, ContactBits, ContactRecord, Group, ListError, ListsSummary, Properties, PropertyChanged, Removed,
+    Snapshot, UserId,
+};
 pub use users::User;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +28,16 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// A handle on the database; cloning is cheap and shares the pool.
+/// A handle on the database; cloning is cheap and shares the pools.
+///
+/// SQLite allows one writer at a time. Every transaction that writes goes through `write`,
+/// which has a single connection, so writers queue there instead of two deferred
+/// transactions both trying to upgrade and one failing with `SQLITE_BUSY`. Plain queries
+/// use `read`; in WAL mode they run beside the writer.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    read: SqlitePool,
+    write: SqlitePool,
 }
 
 impl Store {
@@ -38,13 +49,22 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!().run(&pool).await?;
-        Ok(Store { pool })
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!().run(&write).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        Ok(Store { read, write })
+    }
+
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so a write by
+    /// another process (the CLI) makes it wait up to the busy timeout instead of failing
+    /// when a deferred transaction tries to upgrade.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.write.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Waits for queries in flight and closes the database cleanly.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.read.close().await;
+        self.write.close().await;
     }
 }

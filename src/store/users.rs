@@ -19,6 +19,9 @@ pub struct User {
     pub passport_hash: String,
 }
 
+/// The name of the group every account has, id 0.
+const DEFAULT_GROUP_NAME: &str = "Other Contacts";
+
 const USER_COLUMNS: &str = "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash";
 
 impl User {
@@ -26,9 +29,7 @@ impl User {
         let email: String = row.try_get("email")?;
         Ok(User {
             id: row.try_get("id")?,
-            email: email.parse().map_err(|_| {
-                sqlx::Error::Decode(format!("stored handle {email:?} is not an e-mail address").into())
-            })?,
+            email: decode_email(&email)?,
             friendly_name: row.try_get("friendly_name")?,
             md5_salt: row.try_get("md5_salt")?,
             md5_digest: row.try_get("md5_digest")?,
@@ -39,13 +40,14 @@ impl User {
 }
 
 impl Store {
-    /// Creates an account; `Duplicate` if the handle is taken.
+    /// Creates an account, with its group 0; `Duplicate` if the handle is taken.
     pub async fn create_user(
         &self,
         email: &Email,
         friendly_name: &str,
         creds: &Credentials,
     ) -> Result<User, StoreError> {
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO users (email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash)
              VALUES (?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
@@ -56,20 +58,27 @@ impl Store {
         .bind(&creds.md5_digest)
         .bind(&creds.md5_digest_latin1)
         .bind(&creds.passport_hash)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
             e => e.into(),
         })?;
-        User::from_row(&row)
+        let user = User::from_row(&row)?;
+        sqlx::query("INSERT INTO groups (owner_id, group_id, name) VALUES (?, 0, ?)")
+            .bind(user.id)
+            .bind(DEFAULT_GROUP_NAME)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     /// The account with this handle, if any.
     pub async fn user(&self, email: &Email) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
             .bind(email.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         row.as_ref().map(User::from_row).transpose()
     }
@@ -77,7 +86,7 @@ impl Store {
     /// Every account, ordered by handle.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(User::from_row).collect()
     }
@@ -93,17 +102,36 @@ impl Store {
         .bind(&creds.md5_digest_latin1)
         .bind(&creds.passport_hash)
         .bind(email.as_str())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         found(done.rows_affected())
     }
 
-    /// Deletes an account and everything that belongs to it.
+    /// Deletes an account and everything that belongs to it. Every account that had it on a
+    /// list gets its list version bumped, since its `SYN` output changes.
     pub async fn delete_user(&self, email: &Email) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE users SET list_version = list_version + 1
+             WHERE email <> ?1
+               AND id IN (SELECT c.owner_id FROM contacts c JOIN users u ON u.id = c.contact_id
+                          WHERE u.email = ?1)",
+        )
+        .bind(email.as_str())
+        .execute(&mut *tx)
+        .await?;
         let done =
-            sqlx::query("DELETE FROM users WHERE email = ?").bind(email.as_str()).execute(&self.pool).await?;
-        found(done.rows_affected())
+            sqlx::query("DELETE FROM users WHERE email = ?").bind(email.as_str()).execute(&mut *tx).await?;
+        found(done.rows_affected())?;
+        tx.commit().await?;
+        Ok(())
     }
+}
+
+/// A handle read back from the database; one that no longer parses is a decode error.
+pub(super) fn decode_email(text: &str) -> Result<Email, sqlx::Error> {
+    text.parse()
+        .map_err(|_| sqlx::Error::Decode(format!("stored handle {text:?} is not an e-mail address").into()))
 }
 
 fn found(rows: u64) -> Result<(), StoreError> {

@@ -57,22 +57,52 @@ impl TestServer {
     }
 
     async fn start_in(dir: tempfile::TempDir, config: Config) -> TestServer {
+        let (addrs, store, shutdown, task) = Self::launch(&config).await;
+        TestServer { addrs, store, config, shutdown, task: Some(task), _dir: dir }
+    }
+
+    async fn launch(config: &Config) -> (Addrs, Store, CancellationToken, JoinHandle<()>) {
         let store = Store::open(&config.database_url).await.expect("open store");
         let server = Server::bind(config.clone(), store.clone()).await.expect("bind");
         let addrs = server.addrs();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server.run(shutdown.clone()));
-        TestServer { addrs, store, config, shutdown, task: Some(task), _dir: dir }
+        (addrs, store, shutdown, task)
     }
 
-    /// Creates an account through the store, as `msnd user add` does.
-    pub async fn add_user(&self, email: &str, password: &str) {
-        self.add_user_named(email, email, password).await;
+    /// Stops the server and starts it again on the same database (on new ports).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (addrs, store, shutdown, task) = Self::launch(&self.config).await;
+        (self.addrs, self.store, self.shutdown, self.task) = (addrs, store, shutdown, Some(task));
     }
 
-    pub async fn add_user_named(&self, email: &str, name: &str, password: &str) {
+    /// Creates an account through the store, as `msnd user add` does; returns its id.
+    pub async fn add_user(&self, email: &str, password: &str) -> i64 {
+        self.add_user_named(email, email, password).await
+    }
+
+    pub async fn add_user_named(&self, email: &str, name: &str, password: &str) -> i64 {
         let creds = Credentials::new(password);
-        self.store.create_user(&email.parse().unwrap(), name, &creds).await.expect("create user");
+        self.store.create_user(&email.parse().unwrap(), name, &creds).await.expect("create user").id
+    }
+
+    /// Puts `contact` on `owner`'s `list` directly in the store (test set-up).
+    pub async fn put_on_list(&self, owner: i64, list: &str, contact: &str) {
+        let list = list.parse().unwrap();
+        let group = None;
+        self.store
+            .add_to_list(owner, list, &contact.parse().unwrap(), contact, group, 150)
+            .await
+            .expect("add to list");
+    }
+
+    /// `a` and `b` have each other on FL and AL.
+    pub async fn befriend(&self, a: (i64, &str), b: (i64, &str)) {
+        for ((owner, _), (_, contact)) in [(a, b), (b, a)] {
+            self.put_on_list(owner, "FL", contact).await;
+            self.put_on_list(owner, "AL", contact).await;
+        }
     }
 
     /// Stops the server as SIGTERM would and waits until it has finished.
@@ -198,6 +228,17 @@ impl Client {
             Ok(Some(Ok(frame))) => panic!("expected a hang-up, got {:?}", frame.line),
             Err(_) => panic!("server did not close the connection within {PATIENCE:?}"),
         }
+    }
+
+    /// Reads and discards frames until the server has been quiet for a moment.
+    pub async fn recv_until_quiet(&mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(frame))) =
+            tokio::time::timeout(Duration::from_millis(300), self.framed.next()).await
+        {
+            frames.push(frame);
+        }
+        frames
     }
 
     /// Expects nothing more for a short while (used where the protocol stays silent).

@@ -1,0 +1,389 @@
+//! SYN, LST, LSG, ADD, REM, ADG, RMG, REG, GTC, BLP, REA, PRP. Every change is committed
+//! by the store before the reply is built; the session keeps just enough of its lists in
+//! memory (who is on which list) for presence and privacy.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tracing::info;
+
+use super::{internal, Online};
+use crate::conn::Outcome;
+use crate::presence::{Event, Privacy};
+use crate::protocol::lists::{Blp, GroupId, Gtc, List, ListSet, Property, MAX_FRIENDLY_NAME_CHARS};
+use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
+use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
+use crate::store::{ContactBits, ListError, ListsSummary, UserId};
+
+/// What a session remembers of its own lists.
+#[derive(Debug)]
+pub(super) struct Lists {
+    pub version: u32,
+    pub blp: Blp,
+    pub contacts: HashMap<UserId, ContactBits>,
+}
+
+impl From<ListsSummary> for Lists {
+    fn from(s: ListsSummary) -> Self {
+        let contacts = s.contacts.into_iter().map(|c| (c.id, c)).collect();
+        Lists { version: s.version, blp: s.blp, contacts }
+    }
+}
+
+impl Lists {
+    /// The accounts on `list`.
+    pub fn on(&self, list: List) -> impl Iterator<Item = UserId> + '_ {
+        self.contacts.values().filter(move |c| c.lists.contains(list)).map(|c| c.id)
+    }
+
+    pub fn contains(&self, id: UserId, list: List) -> bool {
+        self.contacts.get(&id).is_some_and(|c| c.lists.contains(list))
+    }
+
+    /// Who may see me, as the presence registry needs it.
+    pub fn privacy(&self) -> Privacy {
+        Privacy {
+            blp: self.blp,
+            allow: self.on(List::Allow).collect(),
+            block: self.on(List::Block).collect(),
+        }
+    }
+
+    /// Records that `id` is now on (or off) `list`.
+    pub fn set(&mut self, id: UserId, email: &Email, list: List, on: bool) {
+        let entry = self.contacts.entry(id).or_insert_with(|| ContactBits {
+            id,
+            email: email.clone(),
+            lists: ListSet(0),
+        });
+        entry.lists = if on { entry.lists.with(list) } else { entry.lists.without(list) };
+        if entry.lists.is_empty() {
+            self.contacts.remove(&id);
+        }
+    }
+
+    /// Takes a version from the store; events may arrive out of order, so never go back.
+    pub fn advance(&mut self, version: u32) {
+        self.version = self.version.max(version);
+    }
+}
+
+impl Online {
+    /// `SYN tr v`: just `SYN tr v` if the client is up to date, else everything.
+    pub(super) async fn syn(&mut self, tr: TrId, cached: u32) -> Result<Outcome, ProtocolError> {
+        if cached == self.lists.version {
+            return Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
+        }
+        let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
+        self.lists.advance(snapshot.version);
+        Ok(Outcome::replies(render::syn(tr, &self.dialect, &snapshot)))
+    }
+
+    /// `LST tr list`: one list, in the MSNP7 form (MSNP8 has no other).
+    pub(super) async fn lst(&mut self, tr: TrId, list: List) -> Result<Outcome, ProtocolError> {
+        let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
+        Ok(Outcome::replies(render::lst(
+            tr,
+            &self.dialect,
+            snapshot.version,
+            list,
+            &snapshot.contacts,
+            false,
+        )))
+    }
+
+    /// `LSG tr`: the groups.
+    pub(super) async fn lsg(&mut self, tr: TrId) -> Result<Outcome, ProtocolError> {
+        let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
+        Ok(Outcome::replies(render::lsg(tr, snapshot.version, &snapshot.groups)))
+    }
+
+    /// `ADD tr list handle name {group}`.
+    pub(super) async fn add(
+        &mut self,
+        tr: TrId,
+        list: List,
+        email: Email,
+        name: String,
+        group: Option<GroupId>,
+    ) -> Result<Outcome, ProtocolError> {
+        self.check_list_args(list, group)?;
+        check_friendly_name(&name)?;
+        let before = self.lists.privacy();
+        let limit = self.shared.config.limits.max_list_entries;
+        let added = self
+            .shared
+            .store
+            .add_to_list(self.user.id, list, &email, &name, group, limit)
+            .await
+            .map_err(list_error)?;
+        self.lists.set(added.contact, &email, list, true);
+        self.lists.advance(added.version);
+        let mut reply = Reply::to("ADD", tr).arg(list).arg(added.version).arg(&email).arg(url_encode(&name));
+        if let Some(group) = group {
+            reply = reply.arg(group);
+        }
+        let mut replies = vec![reply];
+        if let Some(version) = added.reverse_version {
+            self.now_on_their_forward_list(added.contact, &email, version);
+            // Their presence, with the ADD's transaction id.
+            let seen = self.shared.presence.seen_by([added.contact], self.user.id);
+            replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
+        }
+        if list != List::Forward {
+            self.privacy_changed(before, [added.contact]);
+        }
+        Ok(Outcome::replies(replies))
+    }
+
+    /// I was just put on `contact`'s RL: tell them (`ADD 0 RL`), or note it if it is me.
+    fn now_on_their_forward_list(&mut self, contact: UserId, email: &Email, version: u32) {
+        if contact == self.user.id {
+            self.lists.set(contact, email, List::Reverse, true);
+            self.lists.advance(version);
+            return;
+        }
+        let event = Event::AddedBy {
+            id: self.user.id,
+            email: self.user.email.clone(),
+            name: self.user.friendly_name.clone(),
+            version,
+        };
+        self.shared.presence.deliver([contact], &event);
+    }
+
+    /// `REM tr list handle {group}`.
+    pub(super) async fn rem(
+        &mut self,
+        tr: TrId,
+        list: List,
+        email: Email,
+        group: Option<GroupId>,
+    ) -> Result<Outcome, ProtocolError> {
+        self.check_list_args(list, group)?;
+        let before = self.lists.privacy();
+        let removed = self
+            .shared
+            .store
+            .remove_from_list(self.user.id, list, &email, group)
+            .await
+            .map_err(list_error)?;
+        if group.is_none() {
+            self.lists.set(removed.contact, &email, list, false);
+        }
+        self.lists.advance(removed.version);
+        if let Some(version) = removed.reverse_version {
+            if removed.contact == self.user.id {
+                self.lists.set(removed.contact, &email, List::Reverse, false);
+                self.lists.advance(version);
+            } else {
+                let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
+                self.shared.presence.deliver([removed.contact], &event);
+            }
+        }
+        if list != List::Forward {
+            self.privacy_changed(before, [removed.contact]);
+        }
+        let mut reply = Reply::to("REM", tr).arg(list).arg(removed.version).arg(&email);
+        if let Some(group) = group {
+            reply = reply.arg(group);
+        }
+        Ok(Outcome::reply(reply))
+    }
+
+    /// The client may not touch its RL (the official server hung up); groups only on FL
+    /// and only from MSNP7.
+    fn check_list_args(&self, list: List, group: Option<GroupId>) -> Result<(), ProtocolError> {
+        if list == List::Reverse {
+            return Err(ProtocolError::InvalidValue);
+        }
+        match group {
+            Some(_) if !self.dialect.groups => Err(ProtocolError::Syntax),
+            Some(_) if list != List::Forward => Err(ProtocolError::InvalidParameter),
+            Some(g) if usize::from(g) >= MAX_GROUPS => Err(ProtocolError::NoSuchGroup),
+            _ => Ok(()),
+        }
+    }
+
+    /// `ADG tr name 0` → `ADG tr ver name id 0`.
+    pub(super) async fn adg(&mut self, tr: TrId, name: &str) -> Result<Outcome, ProtocolError> {
+        check_group_name(name)?;
+        let (version, id) = self.shared.store.add_group(self.user.id, name).await.map_err(list_error)?;
+        self.lists.advance(version);
+        Ok(Outcome::reply(Reply::to("ADG", tr).arg(version).arg(url_encode(name)).arg(id).arg(0)))
+    }
+
+    /// `RMG tr id` → `RMG tr ver id`. Members stay on the FL.
+    pub(super) async fn rmg(&mut self, tr: TrId, group: GroupId) -> Result<Outcome, ProtocolError> {
+        check_group_id(group)?;
+        let version = self.shared.store.remove_group(self.user.id, group).await.map_err(list_error)?;
+        self.lists.advance(version);
+        Ok(Outcome::reply(Reply::to("RMG", tr).arg(version).arg(group)))
+    }
+
+    /// `REG tr id name 0` → `REG tr ver id name 0`.
+    pub(super) async fn reg(
+        &mut self,
+        tr: TrId,
+        group: GroupId,
+        name: &str,
+    ) -> Result<Outcome, ProtocolError> {
+        check_group_id(group)?;
+        check_group_name(name)?;
+        let version = self.shared.store.rename_group(self.user.id, group, name).await.map_err(list_error)?;
+        self.lists.advance(version);
+        Ok(Outcome::reply(Reply::to("REG", tr).arg(version).arg(group).arg(url_encode(name)).arg(0)))
+    }
+
+    /// `GTC tr A|N` → `GTC tr ver A|N`; `218` if unchanged.
+    pub(super) async fn gtc(&mut self, tr: TrId, value: Gtc) -> Result<Outcome, ProtocolError> {
+        let version = self.shared.store.set_gtc(self.user.id, value).await.map_err(list_error)?;
+        self.lists.advance(version);
+        Ok(Outcome::reply(Reply::to("GTC", tr).arg(version).arg(value)))
+    }
+
+    /// `BLP tr AL|BL` → `BLP tr ver AL|BL`; `218` if unchanged. Watchers are re-checked.
+    pub(super) async fn blp(&mut self, tr: TrId, value: Blp) -> Result<Outcome, ProtocolError> {
+        let version = self.shared.store.set_blp(self.user.id, value).await.map_err(list_error)?;
+        let before = self.lists.privacy();
+        self.lists.blp = value;
+        self.lists.advance(version);
+        let watchers: Vec<UserId> = self.lists.on(List::Reverse).collect();
+        self.privacy_changed(before, watchers);
+        Ok(Outcome::reply(Reply::to("BLP", tr).arg(version).arg(value)))
+    }
+
+    /// `REA tr handle name`: my own friendly name (seen by watchers at once), or the
+    /// name stored with a contact.
+    pub(super) async fn rea(
+        &mut self,
+        tr: TrId,
+        email: Email,
+        name: String,
+    ) -> Result<Outcome, ProtocolError> {
+        check_friendly_name(&name)?;
+        let store = &self.shared.store;
+        let version = if email == self.user.email {
+            let version = store.set_friendly_name(self.user.id, &name).await.map_err(internal)?;
+            info!(user = %self.user.email, "friendly name changed");
+            self.user.friendly_name = name.clone();
+            self.name_changed();
+            version
+        } else {
+            store.rename_contact(self.user.id, &email, &name).await.map_err(list_error)?
+        };
+        self.lists.advance(version);
+        Ok(Outcome::reply(Reply::to("REA", tr).arg(version).arg(&email).arg(url_encode(&name))))
+    }
+
+    /// `PRP tr prop {value}` → `PRP tr ver prop {value}`; watchers who may see it get BPR.
+    pub(super) async fn prp(
+        &mut self,
+        tr: TrId,
+        property: Property,
+        value: Option<String>,
+    ) -> Result<Outcome, ProtocolError> {
+        check_property(property, value.as_deref())?;
+        let changed = self
+            .shared
+            .store
+            .set_property(self.user.id, property, value.as_deref())
+            .await
+            .map_err(internal)?;
+        self.lists.advance(changed.version);
+        for (watcher, version) in changed.watchers {
+            let event = Event::PropertyChanged {
+                id: self.user.id,
+                email: self.user.email.clone(),
+                property,
+                value: value.clone(),
+                version,
+            };
+            self.shared.presence.deliver([watcher], &event);
+        }
+        let reply = Reply::to("PRP", tr).arg(changed.version).arg(property);
+        Ok(Outcome::reply(match &value {
+            Some(value) => reply.arg(url_encode(value)),
+            None => reply,
+        }))
+    }
+
+    /// Publishes my new privacy settings and shows or hides me to the `affected` watchers
+    /// whose permission changed.
+    fn privacy_changed(&mut self, before: Privacy, affected: impl IntoIterator<Item = UserId>) {
+        let after = self.lists.privacy();
+        let presence = &self.shared.presence;
+        let changed: Vec<(UserId, bool)> = affected
+            .into_iter()
+            .filter(|&id| self.lists.contains(id, List::Reverse) && before.allows(id) != after.allows(id))
+            .map(|id| (id, after.allows(id)))
+            .collect();
+        presence.set_privacy(self.user.id, self.conn, Arc::new(after));
+        if let Some(shown) = self.shown().filter(|s| s.status.is_visible()) {
+            let (now_allowed, now_denied): (Vec<_>, Vec<_>) =
+                changed.into_iter().partition(|(_, allowed)| *allowed);
+            presence.deliver(now_allowed.into_iter().map(|(id, _)| id), &Event::Online(shown));
+            presence.deliver(now_denied.into_iter().map(|(id, _)| id), &self.offline_event());
+        }
+    }
+}
+
+/// A friendly or contact name: 1 to 129 printable characters.
+fn check_friendly_name(name: &str) -> Result<(), ProtocolError> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_FRIENDLY_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ProtocolError::InvalidFriendlyName);
+    }
+    Ok(())
+}
+
+/// A group name: printable, at most 61 bytes once URL-encoded.
+fn check_group_name(name: &str) -> Result<(), ProtocolError> {
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(ProtocolError::InvalidParameter);
+    }
+    if url_encode(name).len() > MAX_GROUP_NAME_BYTES {
+        return Err(ProtocolError::GroupNameTooLong);
+    }
+    Ok(())
+}
+
+/// Group ids beyond the 30 an account can have got the client disconnected.
+fn check_group_id(group: GroupId) -> Result<(), ProtocolError> {
+    if usize::from(group) >= MAX_GROUPS {
+        return Err(ProtocolError::InvalidValue);
+    }
+    Ok(())
+}
+
+/// `MBE` is the server's; flags are `Y` or `N`; phone numbers at most 95 bytes encoded.
+fn check_property(property: Property, value: Option<&str>) -> Result<(), ProtocolError> {
+    match (property, value) {
+        (Property::Mbe, _) => Err(ProtocolError::NotExpected),
+        (Property::Mob, Some("Y" | "N")) => Ok(()),
+        (Property::Mob, _) => Err(ProtocolError::InvalidValue),
+        (_, Some(v))
+            if url_encode(v).len() > Property::MAX_VALUE_BYTES || v.chars().any(char::is_control) =>
+        {
+            Err(ProtocolError::InvalidValue)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The protocol's answer to a refused list change.
+fn list_error(error: ListError) -> ProtocolError {
+    match error {
+        ListError::NoSuchUser => ProtocolError::UnknownUser,
+        ListError::AlreadyThere => ProtocolError::AlreadyThere,
+        ListError::InOppositeList => ProtocolError::InOppositeList,
+        ListError::ListFull => ProtocolError::ListFull,
+        ListError::NotOnList => ProtocolError::NotOnList,
+        ListError::NoSuchGroup => ProtocolError::NoSuchGroup,
+        ListError::NotInGroup => ProtocolError::NotInGroup,
+        ListError::TooManyGroups => ProtocolError::TooManyGroups,
+        ListError::GroupZero => ProtocolError::GroupZero,
+        ListError::Unchanged => ProtocolError::AlreadyInMode,
+        ListError::Store(e) => internal(e),
+    }
+}

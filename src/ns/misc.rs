@@ -1,0 +1,39 @@
+//! URL, SND/SDC, IMS and PAG: services the official network ran elsewhere, answered the
+//! way a server without them should.
+
+use tracing::info;
+
+use super::Online;
+use crate::conn::Outcome;
+use crate::protocol::{Email, ProtocolError, Reply, TrId};
+
+impl Online {
+    /// `URL tr service {param}` → `URL tr redirect login-url {site-id}`, from the config.
+    pub(super) fn url(&self, tr: TrId, service: &str) -> Result<Outcome, ProtocolError> {
+        let site = self.dialect.url_service(service).ok_or(ProtocolError::InvalidParameter)?;
+        let urls = &self.shared.config.urls;
+        let redirect = urls.services.get(service).ok_or(ProtocolError::InvalidParameter)?;
+        let reply = Reply::to("URL", tr).arg(redirect).arg(&urls.login);
+        Ok(Outcome::reply(if self.dialect.url_site_id { reply.arg(site) } else { reply }))
+    }
+
+    /// `SND`/`SDC`: invite someone to Messenger by e-mail. msnd sends no mail; the request
+    /// is acknowledged and logged.
+    pub(super) fn invite_by_mail(&self, command: &str, tr: TrId, email: &Email) -> Outcome {
+        info!(user = %self.user.email, invitee = %email, "e-mail invitation requested (msnd sends no mail)");
+        Outcome::reply(Reply::to(command, tr).arg("OK"))
+    }
+
+    /// `IMS tr ON|OFF` → `IMS tr 0 ON|OFF`: accept switchboard invitations or not.
+    pub(super) fn ims(&mut self, tr: TrId, on: bool) -> Outcome {
+        self.ims_off = !on;
+        Outcome::reply(Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" }))
+    }
+
+    /// `PAG`: a page to a mobile phone. msnd has no paging gateway, so it cannot be
+    /// delivered (`800`, the protocol's answer to a failed page).
+    pub(super) fn pag(&self, email: &Email) -> Result<Outcome, ProtocolError> {
+        info!(user = %self.user.email, to = %email, "page not delivered: no paging gateway");
+        Err(ProtocolError::PageFailed)
+    }
+}
