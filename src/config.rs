@@ -30,6 +30,7 @@ pub struct Config {
     pub public_host: String,
     pub listen: Listen,
     pub limits: Limits,
+    pub switchboard: Switchboard,
     pub client: ClientVersion,
     pub challenges: Challenges,
     pub urls: Urls,
@@ -64,6 +65,14 @@ impl Limits {
     pub fn login_timeout(&self) -> Duration {
         Duration::from_secs(self.login_timeout_secs)
     }
+}
+
+/// Chats.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switchboard {
+    pub cookie_ttl_secs: u64,
+    pub max_participants: usize,
 }
 
 /// What `CVR` and `CVQ` answer.
@@ -151,6 +160,8 @@ impl Config {
             (l.login_timeout_secs >= 1, "limits.login_timeout_secs must be at least 1"),
             (l.mailbox_size >= 1, "limits.mailbox_size must be at least 1"),
             (l.max_list_entries >= 1, "limits.max_list_entries must be at least 1"),
+            (self.switchboard.cookie_ttl_secs >= 1, "switchboard.cookie_ttl_secs must be at least 1"),
+            (self.switchboard.max_participants >= 2, "switchboard.max_participants must be at least 2"),
             (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),
             (self.challenges.timeout_secs >= 1, "challenges.timeout_secs must be at least 1"),
             (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),

@@ -50,9 +50,13 @@ pub trait Service: Send {
     /// How long the client may stay silent now (shorter before login).
     fn silence_allowed(&self) -> Duration;
     /// When the service next wants [`Service::on_timer`] called, if ever.
-    fn timer(&self) -> Option<Instant>;
+    fn timer(&self) -> Option<Instant> {
+        None
+    }
     /// Runs when the time from [`Service::timer`] has come.
-    fn on_timer(&mut self) -> impl Future<Output = Outcome> + Send;
+    fn on_timer(&mut self) -> impl Future<Output = Outcome> + Send {
+        async { Outcome::default() }
+    }
 }
 
 /// How a connection ended, for the log.

@@ -3,7 +3,7 @@
 //! - [`protocol`]: the protocol as data (commands, replies, per-version [`protocol::Dialect`]).
 //! - [`codec`]: bytes to frames and back, with size limits.
 //! - [`conn`]: one connection's loop; [`server`]: listeners, limits, shutdown.
-//! - [`ns`]: the dispatch and notification servers.
+//! - [`ns`]: the dispatch and notification servers; [`sb`]: the switchboard (chats).
 //! - [`presence`]: who is online, and their mailboxes.
 //! - [`store`]: SQLite through sqlx; [`credentials`]: what is stored instead of passwords.
 //! - [`config`]: TOML with embedded defaults; [`cli`]: the `msnd` command line.
@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod ns;
 pub mod presence;
 pub mod protocol;
+pub mod sb;
 pub mod server;
 pub mod store;
 

@@ -57,20 +57,23 @@ pub enum Event {
     RemovedBy { id: UserId, email: Email, version: u32 },
     /// A contact changed a property I may see: `BPR`.
     PropertyChanged { id: UserId, email: Email, property: Property, value: Option<String>, version: u32 },
+    /// An invitation to a switchboard session: `RNG`.
+    Ring { session: u32, cookie: String, caller: Email, caller_name: String },
 }
 
-/// How to reach one connection's session task.
+/// How to reach one connection's task: notification sessions get [`Event`]s,
+/// switchboard participants their own kind.
 #[derive(Debug, Clone)]
-pub struct SessionHandle {
+pub struct SessionHandle<E = Event> {
     pub conn: ConnId,
-    pub mailbox: mpsc::Sender<Event>,
+    pub mailbox: mpsc::Sender<E>,
     /// Cancelled to drop the connection without a word (a stuck client).
     pub kill: CancellationToken,
 }
 
-impl SessionHandle {
+impl<E> SessionHandle<E> {
     /// Queues `event`; a full or closed mailbox gets the session dropped instead.
-    pub fn deliver(&self, event: Event) -> bool {
+    pub fn deliver(&self, event: E) -> bool {
         let delivered = self.mailbox.try_send(event).is_ok();
         if !delivered {
             self.kill.cancel();
@@ -85,6 +88,8 @@ struct Entry {
     /// `None` until the first CHG.
     shown: Option<Arc<Shown>>,
     privacy: Arc<Privacy>,
+    /// `IMS OFF` turns switchboard invitations away.
+    accepting: bool,
 }
 
 impl Entry {
@@ -102,7 +107,7 @@ impl Presence {
     /// Registers `session` as the account's one notification session, not yet shown
     /// online; an older session of the account is told [`Event::LoggedInElsewhere`].
     pub fn sign_in(&self, id: UserId, session: SessionHandle, privacy: Arc<Privacy>) {
-        let older = self.lock().insert(id, Entry { session, shown: None, privacy });
+        let older = self.lock().insert(id, Entry { session, shown: None, privacy, accepting: true });
         if let Some(older) = older {
             older.session.deliver(Event::LoggedInElsewhere);
         }
@@ -131,6 +136,20 @@ impl Presence {
         if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
             entry.privacy = privacy;
         }
+    }
+
+    /// Turns switchboard invitations on or off (`IMS`).
+    pub fn set_accepting(&self, id: UserId, conn: ConnId, accepting: bool) {
+        if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
+            entry.accepting = accepting;
+        }
+    }
+
+    /// Whether `caller` may invite `callee` to a chat: the callee is online, visible to the
+    /// caller and accepting invitations. A blocked caller gets the same answer as for an
+    /// offline callee.
+    pub fn may_invite(&self, callee: UserId, caller: UserId) -> bool {
+        self.lock().get(&callee).is_some_and(|e| e.accepting && e.seen_by(caller).is_some())
     }
 
     /// How `viewer` sees each of `owners` that is online, visible and allows it.
@@ -212,6 +231,9 @@ mod tests {
         presence.set_privacy(1, 1, privacy(Blp::Block, &[2], &[]));
         assert_eq!(presence.seen_by([1], 2).len(), 1, "allowed explicitly");
         assert!(presence.seen_by([1], 4).is_empty(), "BLP BL hides from the rest");
+        assert!(presence.may_invite(1, 2) && !presence.may_invite(1, 4));
+        presence.set_accepting(1, 1, false);
+        assert!(!presence.may_invite(1, 2), "IMS OFF");
         presence.show(1, 1, shown(1, Status::Hidden));
         assert!(presence.seen_by([1], 2).is_empty(), "hidden");
     }

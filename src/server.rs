@@ -18,6 +18,8 @@ use crate::config::Config;
 use crate::conn::{self, Signals};
 use crate::ns::{Ns, Role};
 use crate::presence::{Presence, SessionHandle};
+use crate::sb::sessions::Switchboards;
+use crate::sb::Sb;
 use crate::store::Store;
 
 /// State every session shares.
@@ -26,6 +28,7 @@ pub struct Shared {
     pub config: Config,
     pub store: Store,
     pub presence: Presence,
+    pub switchboards: Switchboards,
     /// The addresses actually bound (a configured port 0 becomes a real one).
     pub addrs: Addrs,
     /// Per-process random key, e.g. for the stand-in salt of an unknown account.
@@ -36,6 +39,7 @@ pub struct Shared {
 pub struct Addrs {
     pub dispatch: SocketAddr,
     pub notification: SocketAddr,
+    pub switchboard: SocketAddr,
 }
 
 /// The two ends of a client's connection, IPv4-mapped addresses unmapped.
@@ -55,8 +59,25 @@ impl Peer {
 /// A bound but not yet running server.
 pub struct Server {
     shared: Arc<Shared>,
-    dispatch: TcpListener,
-    notification: TcpListener,
+    listeners: Vec<(TcpListener, Listener)>,
+}
+
+/// What a listening port serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    Dispatch,
+    Notification,
+    Switchboard,
+}
+
+impl Listener {
+    fn name(self) -> &'static str {
+        match self {
+            Listener::Dispatch => "dispatch",
+            Listener::Notification => "notification",
+            Listener::Switchboard => "switchboard",
+        }
+    }
 }
 
 impl Server {
@@ -69,11 +90,23 @@ impl Server {
         };
         let dispatch = bind(config.listen.dispatch, "dispatch").await?;
         let notification = bind(config.listen.notification, "notification").await?;
-        let addrs = Addrs { dispatch: dispatch.local_addr()?, notification: notification.local_addr()? };
+        let switchboard = bind(config.listen.switchboard, "switchboard").await?;
+        let addrs = Addrs {
+            dispatch: dispatch.local_addr()?,
+            notification: notification.local_addr()?,
+            switchboard: switchboard.local_addr()?,
+        };
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        let shared = Shared { config, store, presence: Presence::default(), addrs, secret };
-        Ok(Server { shared: Arc::new(shared), dispatch, notification })
+        let sb = &config.switchboard;
+        let switchboards = Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants);
+        let shared = Shared { config, store, presence: Presence::default(), switchboards, addrs, secret };
+        let listeners = vec![
+            (dispatch, Listener::Dispatch),
+            (notification, Listener::Notification),
+            (switchboard, Listener::Switchboard),
+        ];
+        Ok(Server { shared: Arc::new(shared), listeners })
     }
 
     pub fn addrs(&self) -> Addrs {
@@ -86,12 +119,12 @@ impl Server {
         let tracker = TaskTracker::new();
         let limits = &self.shared.config.limits;
         let limiter = Limiter::new(limits.max_connections, limits.max_connections_per_ip);
-        info!(dispatch = %self.shared.addrs.dispatch, notification = %self.shared.addrs.notification, "listening");
-        let listeners = [(self.dispatch, Role::Dispatch), (self.notification, Role::Notification)];
-        for (listener, role) in listeners {
+        let addrs = &self.shared.addrs;
+        info!(dispatch = %addrs.dispatch, notification = %addrs.notification, switchboard = %addrs.switchboard, "listening");
+        for (listener, serves) in self.listeners {
             let accept = Acceptor {
                 listener,
-                role,
+                serves,
                 shared: self.shared.clone(),
                 limiter: limiter.clone(),
                 tracker: tracker.clone(),
@@ -111,7 +144,7 @@ impl Server {
 /// One listener's accept loop.
 struct Acceptor {
     listener: TcpListener,
-    role: Role,
+    serves: Listener,
     shared: Arc<Shared>,
     limiter: Limiter,
     tracker: TaskTracker,
@@ -129,7 +162,7 @@ impl Acceptor {
                 Ok((stream, addr)) => self.admit(stream, addr),
                 Err(e) => {
                     // Usually out of file descriptors: back off instead of spinning.
-                    warn!(error = %e, service = self.role.name(), "accept failed");
+                    warn!(error = %e, service = self.serves.name(), "accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
@@ -137,30 +170,51 @@ impl Acceptor {
     }
 
     fn admit(&self, stream: TcpStream, addr: SocketAddr) {
+        let service = self.serves.name();
         let Some(admission) = self.limiter.admit(addr.ip()) else {
-            warn!(peer = %addr, service = self.role.name(), "connection refused: connection limit reached");
+            warn!(peer = %addr, service, "connection refused: connection limit reached");
             return;
         };
         let Ok(peer) = Peer::of(&stream) else { return };
         let _ = stream.set_nodelay(true);
         let conn = next_conn_id();
-        let span = info_span!("conn", id = conn, peer = %peer.remote, service = self.role.name());
-        let shared = self.shared.clone();
-        let shutdown = self.shutdown.clone();
-        let role = self.role;
+        let span = info_span!("conn", id = conn, peer = %peer.remote, service);
+        let (shared, shutdown, serves) = (self.shared.clone(), self.shutdown.clone(), self.serves);
         self.tracker.spawn(
             async move {
                 debug!("connected");
-                let (mailbox, mailbox_rx) = mpsc::channel(shared.config.limits.mailbox_size);
-                let kill = shutdown.child_token();
-                let session = SessionHandle { conn, mailbox, kill: kill.clone() };
-                let ns = Ns::new(shared.clone(), role, peer, session);
-                let signals = Signals { mailbox: mailbox_rx, kill, shutdown };
-                conn::run(stream, ns, signals, &shared.config.limits).await;
+                serve(serves, stream, peer, conn, shared, shutdown).await;
                 drop(admission);
             }
             .instrument(span),
         );
+    }
+}
+
+/// Runs one connection with the service its port belongs to.
+async fn serve(
+    serves: Listener,
+    stream: TcpStream,
+    peer: Peer,
+    conn: u64,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let limits = &shared.config.limits;
+    let kill = shutdown.child_token();
+    match serves {
+        Listener::Dispatch | Listener::Notification => {
+            let (mailbox, rx) = mpsc::channel(limits.mailbox_size);
+            let session = SessionHandle { conn, mailbox, kill: kill.clone() };
+            let role = if serves == Listener::Dispatch { Role::Dispatch } else { Role::Notification };
+            let ns = Ns::new(shared.clone(), role, peer, session);
+            conn::run(stream, ns, Signals { mailbox: rx, kill, shutdown }, limits).await;
+        }
+        Listener::Switchboard => {
+            let (mailbox, rx) = mpsc::channel(limits.mailbox_size);
+            let sb = Sb::new(shared.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
+            conn::run(stream, sb, Signals { mailbox: rx, kill, shutdown }, limits).await;
+        }
     }
 }
 

@@ -40,6 +40,19 @@ pub(super) fn client_version_reply(shared: &Shared, command: &str, tr: TrId, ver
     Reply::to(command, tr).arg(version).arg(version).arg(version).arg(&urls.download_url).arg(&urls.info_url)
 }
 
+/// `host:port` for a client connected to `local`: `public_host` if configured, else the
+/// address the client already reached.
+pub(super) fn public_address(shared: &Shared, local: std::net::SocketAddr, port: u16) -> String {
+    let host = match shared.config.public_host.as_str() {
+        "" => local.ip().to_string(),
+        host => host.to_owned(),
+    };
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => format!("[{host}]:{port}"),
+        Err(_) => format!("{host}:{port}"),
+    }
+}
+
 impl Ns {
     /// `VER tr dialects..` → the newest common dialect, `CVR0`, or `0` and hang up.
     pub(super) fn ver(&mut self, tr: TrId, versions: &[String]) -> Outcome {
@@ -87,16 +100,8 @@ impl Ns {
 
     /// `XFR tr NS host:port ..` to this server's notification port.
     fn xfr_ns(&self, tr: TrId, dialect: &Dialect) -> Reply {
-        let host = match self.shared.config.public_host.as_str() {
-            "" => self.peer.local.ip().to_string(),
-            host => host.to_owned(),
-        };
-        let address = |port: u16| match host.parse::<std::net::Ipv6Addr>() {
-            Ok(_) => format!("[{host}]:{port}"),
-            Err(_) => format!("{host}:{port}"),
-        };
-        let to = address(self.shared.addrs.notification.port());
-        let from = address(self.peer.local.port());
+        let to = public_address(&self.shared, self.peer.local, self.shared.addrs.notification.port());
+        let from = public_address(&self.shared, self.peer.local, self.peer.local.port());
         info!(version = %dialect, to, "handed off to the notification server");
         render::xfr_ns(tr, dialect, &to, &from)
     }
@@ -184,12 +189,12 @@ impl Ns {
         self.phase = Phase::Online(Box::new(Online {
             shared: self.shared.clone(),
             conn: self.session.conn,
+            local: self.peer.local,
             dialect,
             user,
             lists,
             status: None,
             caps: 0,
-            ims_off: false,
             challenges: Challenges::default(),
         }));
         Ok(Outcome::replies(replies))

@@ -26,7 +26,7 @@ impl Online {
 
     /// `IMS tr ON|OFF` → `IMS tr 0 ON|OFF`: accept switchboard invitations or not.
     pub(super) fn ims(&mut self, tr: TrId, on: bool) -> Outcome {
-        self.ims_off = !on;
+        self.shared.presence.set_accepting(self.user.id, self.conn, on);
         Outcome::reply(Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" }))
     }
 

@@ -8,6 +8,7 @@ mod lists;
 mod login;
 mod misc;
 mod status;
+mod switchboard;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,15 +30,6 @@ use crate::store::{StoreError, User};
 pub enum Role {
     Dispatch,
     Notification,
-}
-
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Dispatch => "dispatch",
-            Role::Notification => "notification",
-        }
-    }
 }
 
 /// Where a session is in its life.
@@ -66,14 +58,14 @@ pub struct Ns {
 struct Online {
     shared: Arc<Shared>,
     conn: ConnId,
+    /// The address the client reached, for the addresses in `XFR SB` and `RNG`.
+    local: std::net::SocketAddr,
     dialect: Dialect,
     user: User,
     lists: lists::Lists,
     /// `None` until the first CHG.
     status: Option<Status>,
     caps: u32,
-    /// `IMS OFF`: no switchboard invitations.
-    ims_off: bool,
     challenges: challenge::Challenges,
 }
 
@@ -168,6 +160,7 @@ impl Online {
             Command::Fnd { .. } => Err(ProtocolError::Disabled),
             Command::Ims { tr, on } => Ok(self.ims(tr, on)),
             Command::Pag { email, .. } => self.pag(&email),
+            Command::Xfr { tr, kind } => self.xfr(tr, &kind),
             Command::WrongDirection { name } => Err(ProtocolError::WrongDirection(name)),
             Command::Unknown { name, .. } => Err(ProtocolError::Unknown(name)),
         }
@@ -225,7 +218,7 @@ impl Service for Ns {
 }
 
 /// Logs a database failure; the client is told only `500`.
-fn internal(error: StoreError) -> ProtocolError {
+pub(crate) fn internal(error: StoreError) -> ProtocolError {
     error!(%error, "database error");
     ProtocolError::Internal
 }

@@ -116,6 +116,9 @@ impl Online {
                 let watching = self.lists.contains(id, List::Forward);
                 watching.then(|| render::bpr(version, &email, property, value.as_deref()))
             }
+            Event::Ring { session, cookie, caller, caller_name } => {
+                Some(self.rng(session, &cookie, &caller, &caller_name))
+            }
             Event::LoggedInElsewhere => None,
         }
     }

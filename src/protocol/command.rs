@@ -69,6 +69,8 @@ pub enum Command {
     Ims { tr: TrId, on: bool },
     /// `PAG tr handle len` + page
     Pag { tr: TrId, email: Email },
+    /// `XFR tr SB`: the client wants a switchboard.
+    Xfr { tr: TrId, kind: String },
     /// `CHL tr`: the client asks for a challenge.
     Chl { tr: TrId },
     /// `QRY tr client-id 32` + the answer
@@ -177,6 +179,7 @@ impl Command {
                 args.rest(); // byte count
                 command
             }
+            "XFR" => Command::Xfr { tr: args.parse()?, kind: args.next()?.to_owned() },
             "CHL" => Command::Chl { tr: args.parse()? },
             "QRY" => {
                 let command = Command::Qry {
@@ -226,12 +229,79 @@ impl Command {
             Command::Fnd { .. } => "FND",
             Command::Ims { .. } => "IMS",
             Command::Pag { .. } => "PAG",
+            Command::Xfr { .. } => "XFR",
             Command::Chl { .. } => "CHL",
             Command::Qry { .. } => "QRY",
             Command::Png => "PNG",
             Command::Out => "OUT",
             Command::WrongDirection { name } | Command::Unknown { name, .. } => name,
         }
+    }
+}
+
+/// How the sender of a switchboard `MSG` wants to hear about delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// `U`: never.
+    Never,
+    /// `N`: `NAK` if it failed.
+    OnFailure,
+    /// `A`: `ACK` or `NAK`.
+    Always,
+}
+
+/// A switchboard command. The switchboard has no `VER`: the first command is `USR`
+/// (the caller) or `ANS` (an invitee).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SbCommand {
+    /// `USR tr handle cookie`
+    Usr { tr: TrId, email: Email, cookie: String },
+    /// `ANS tr handle cookie session`
+    Ans { tr: TrId, email: Email, cookie: String, session: u32 },
+    /// `CAL tr handle`; `None` for a handle that is no e-mail address (`208`).
+    Cal { tr: TrId, email: Option<Email> },
+    /// `MSG tr U|N|A len` + payload
+    Msg { tr: TrId, ack: Ack, payload: Bytes },
+    /// `OUT`
+    Out,
+    /// Anything else, well-formed.
+    Unknown { name: String },
+}
+
+impl SbCommand {
+    pub fn parse(frame: &Frame) -> Result<SbCommand, ProtocolError> {
+        let mut args = Args(frame.line.split_ascii_whitespace());
+        let command = match args.next()? {
+            "USR" => {
+                SbCommand::Usr { tr: args.parse()?, email: args.parse()?, cookie: args.next()?.to_owned() }
+            }
+            "ANS" => SbCommand::Ans {
+                tr: args.parse()?,
+                email: args.parse()?,
+                cookie: args.next()?.to_owned(),
+                session: args.number()?,
+            },
+            "CAL" => SbCommand::Cal { tr: args.parse()?, email: args.next()?.parse().ok() },
+            "MSG" => {
+                let tr = args.parse()?;
+                let ack = match args.next()? {
+                    "U" => Ack::Never,
+                    "N" => Ack::OnFailure,
+                    "A" => Ack::Always,
+                    // The official switchboard hung up without relaying.
+                    _ => return Err(ProtocolError::Garbage),
+                };
+                args.rest(); // byte count
+                SbCommand::Msg { tr, ack, payload: frame.payload.clone().unwrap_or_default() }
+            }
+            "OUT" => SbCommand::Out,
+            name if name.len() == 3 && name.bytes().all(|b| b.is_ascii_uppercase()) => {
+                return Ok(SbCommand::Unknown { name: name.to_owned() });
+            }
+            _ => return Err(ProtocolError::Garbage),
+        };
+        args.finish()?;
+        Ok(command)
     }
 }
 
@@ -408,6 +478,33 @@ mod tests {
         for (line, expected) in table {
             assert_eq!(parse(line).unwrap(), expected, "{line}");
         }
+    }
+
+    #[test]
+    fn switchboard_commands_parse() {
+        let sb = |line: &str, payload: Option<&'static str>| {
+            SbCommand::parse(&Frame {
+                line: line.into(),
+                payload: payload.map(|p: &'static str| Bytes::from_static(p.as_bytes())),
+            })
+        };
+        let alice: Email = "alice@example.com".parse().unwrap();
+        assert_eq!(
+            sb("USR 1 alice@example.com 1a2b", None).unwrap(),
+            SbCommand::Usr { tr: TrId(1), email: alice.clone(), cookie: "1a2b".into() }
+        );
+        assert_eq!(
+            sb("ANS 1 alice@example.com 1a2b 11752099", None).unwrap(),
+            SbCommand::Ans { tr: TrId(1), email: alice.clone(), cookie: "1a2b".into(), session: 11752099 }
+        );
+        assert_eq!(sb("CAL 2 @@a", None).unwrap(), SbCommand::Cal { tr: TrId(2), email: None });
+        assert_eq!(
+            sb("MSG 3 A 2", Some("hi")).unwrap(),
+            SbCommand::Msg { tr: TrId(3), ack: Ack::Always, payload: Bytes::from_static(b"hi") }
+        );
+        assert_eq!(sb("MSG 3 D 2", Some("hi")), Err(ProtocolError::Garbage));
+        assert_eq!(sb("MSG 3 a 2", Some("hi")), Err(ProtocolError::Garbage));
+        assert_eq!(sb("ANS 1 alice@example.com c x", None), Err(ProtocolError::Syntax));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 /// A rejected client command.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProtocolError {
-    /// Bytes that are no protocol command at all: no code exists for them, so hang up.
+    /// Bytes that are no protocol command, or a value the official server hung up on
+    /// without a word (a switchboard `MSG` with an unknown ack mode).
     #[error("not a protocol command")]
     Garbage,
     /// A server-to-client command (`MSG`, `NOT`, `QNG`) sent by a client: hang up.
@@ -30,6 +31,8 @@ pub enum ProtocolError {
     AlreadyThere,
     #[error("not on that list")]
     NotOnList,
+    #[error("invalid user name")]
+    InvalidUsername,
     #[error("not accepting instant messages")]
     NotAccepting,
     #[error("already in that mode")]
@@ -50,6 +53,8 @@ pub enum ProtocolError {
     AlreadyLoggedIn,
     #[error("command requires login")]
     NotLoggedIn,
+    #[error("switchboard failed")]
+    SwitchboardFailed,
     #[error("internal server error")]
     Internal,
     #[error("command disabled")]
@@ -80,6 +85,7 @@ impl ProtocolError {
             Self::ListFull => 210,
             Self::AlreadyThere => 215,
             Self::NotOnList => 216,
+            Self::InvalidUsername => 208,
             Self::NotAccepting => 217,
             Self::AlreadyInMode => 218,
             Self::InOppositeList => 219,
@@ -90,6 +96,7 @@ impl ProtocolError {
             Self::GroupZero => 230,
             Self::AlreadyLoggedIn => 207,
             Self::NotLoggedIn => 302,
+            Self::SwitchboardFailed => 280,
             Self::Internal => 500,
             Self::Disabled => 502,
             Self::NotExpected => 715,

@@ -11,7 +11,7 @@ pub mod reply;
 use std::fmt;
 use std::str::FromStr;
 
-pub use command::Command;
+pub use command::{Command, SbCommand};
 pub use dialect::Dialect;
 pub use error::ProtocolError;
 pub use reply::Reply;

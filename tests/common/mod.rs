@@ -172,6 +172,8 @@ pub fn ver_offer(dialect: Dialect) -> &'static str {
 pub struct Client {
     framed: Framed<TcpStream, MsnpCodec>,
     vars: HashMap<String, String>,
+    /// Commands that `recv` passes over (e.g. presence noise in a chat test).
+    ignored: Vec<&'static str>,
     pub local: SocketAddr,
 }
 
@@ -180,7 +182,12 @@ impl Client {
         let stream = TcpStream::connect(addr).await.expect("connect");
         let local = stream.local_addr().unwrap();
         let codec = MsnpCodec::new(Reading::FromServer, 64 * 1024, 64 * 1024);
-        Client { framed: Framed::new(stream, codec), vars: HashMap::new(), local }
+        Client { framed: Framed::new(stream, codec), vars: HashMap::new(), ignored: Vec::new(), local }
+    }
+
+    /// From now on, frames of these commands are skipped by `recv` and transcripts.
+    pub fn ignore(&mut self, commands: &[&'static str]) {
+        self.ignored = commands.to_vec();
     }
 
     /// A value captured by `{name}` in an earlier transcript line.
@@ -214,6 +221,9 @@ impl Client {
     /// The next frame from the server; fails the test on timeout or hang-up.
     pub async fn recv(&mut self) -> Frame {
         match tokio::time::timeout(PATIENCE, self.framed.next()).await {
+            Ok(Some(Ok(frame))) if self.ignored.iter().any(|c| frame.line.split(' ').next() == Some(c)) => {
+                Box::pin(self.recv()).await
+            }
             Ok(Some(Ok(frame))) => frame,
             Ok(Some(Err(e))) => panic!("bad frame from server: {e}"),
             Ok(None) => panic!("server closed the connection"),

@@ -1,0 +1,39 @@
+//! The notification server's side of chats: `XFR SB` hands out a switchboard cookie,
+//! and an invitation from a switchboard becomes `RNG`.
+
+use tracing::debug;
+
+use super::login::public_address;
+use super::Online;
+use crate::conn::Outcome;
+use crate::protocol::{url_encode, Email, ProtocolError, Reply, TrId};
+
+impl Online {
+    /// `XFR tr SB` → `XFR tr SB host:port CKI cookie`. Not while hidden or before the
+    /// first status (`913`).
+    pub(super) fn xfr(&self, tr: TrId, kind: &str) -> Result<Outcome, ProtocolError> {
+        if kind != "SB" {
+            return Err(ProtocolError::InvalidParameter);
+        }
+        if !self.status.is_some_and(|s| s.is_visible()) {
+            return Err(ProtocolError::NotAllowedWhenHidden);
+        }
+        let boards = &self.shared.switchboards;
+        let cookie = boards.cookie_to_open(self.user.id, &self.user.email, &self.user.friendly_name);
+        debug!("switchboard cookie issued");
+        let address = public_address(&self.shared, self.local, self.shared.addrs.switchboard.port());
+        Ok(Outcome::reply(Reply::to("XFR", tr).arg("SB").arg(address).arg("CKI").arg(cookie)))
+    }
+
+    /// `RNG session host:port CKI cookie caller caller-name`.
+    pub(super) fn rng(&self, session: u32, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
+        let address = public_address(&self.shared, self.local, self.shared.addrs.switchboard.port());
+        Reply::new("RNG")
+            .arg(session)
+            .arg(address)
+            .arg("CKI")
+            .arg(cookie)
+            .arg(caller)
+            .arg(url_encode(caller_name))
+    }
+}

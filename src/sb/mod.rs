@@ -1,0 +1,172 @@
+//! The switchboard: where chats happen. A caller arrives with the cookie from `XFR SB`
+//! (`USR`), invites others (`CAL`, which makes their notification session send `RNG`),
+//! invitees arrive with theirs (`ANS`), and `MSG` is relayed to everyone else. The
+//! protocol did not change between MSNP2 and MSNP8, so nothing here asks for a dialect.
+
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{debug, info};
+
+use crate::codec::Frame;
+use crate::conn::{Outcome, Service};
+use crate::presence::{Event, SessionHandle};
+use crate::protocol::command::{trid_of, Ack, SbCommand};
+use crate::protocol::{url_encode, Email, ProtocolError, Reply, TrId};
+use crate::server::Shared;
+use sessions::{InviteError, Participant, SbEvent, SessionId};
+
+/// One switchboard connection.
+pub struct Sb {
+    shared: Arc<Shared>,
+    handle: SessionHandle<SbEvent>,
+    /// The session and who I am in it, once `USR` or `ANS` succeeded.
+    joined: Option<(SessionId, Participant)>,
+}
+
+impl Sb {
+    pub fn new(shared: Arc<Shared>, handle: SessionHandle<SbEvent>) -> Sb {
+        Sb { shared, handle, joined: None }
+    }
+
+    async fn dispatch(&mut self, command: SbCommand) -> Result<Outcome, ProtocolError> {
+        match (&self.joined, command) {
+            (_, SbCommand::Out) => Ok(Outcome::hang_up(Vec::new())),
+            (None, SbCommand::Usr { tr, email, cookie }) => self.usr(tr, &email, &cookie),
+            (None, SbCommand::Ans { tr, email, cookie, session }) => self.ans(tr, &email, &cookie, session),
+            (None, _) => Err(ProtocolError::NotLoggedIn),
+            (Some(_), SbCommand::Usr { .. } | SbCommand::Ans { .. }) => Err(ProtocolError::AlreadyLoggedIn),
+            (Some(_), SbCommand::Cal { tr, email }) => self.cal(tr, email).await,
+            (Some(_), SbCommand::Msg { tr, ack, payload }) => Ok(self.msg(tr, ack, payload)),
+            (Some(_), SbCommand::Unknown { name }) => Err(ProtocolError::Unknown(name)),
+        }
+    }
+
+    /// `USR tr handle cookie` → `USR tr OK handle name`: a new session with me in it.
+    fn usr(&mut self, tr: TrId, email: &Email, cookie: &str) -> Result<Outcome, ProtocolError> {
+        let boards = &self.shared.switchboards;
+        let (session, me) =
+            boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
+        info!(user = %me.email, session, "switchboard session opened");
+        let reply = Reply::to("USR", tr).arg("OK").arg(&me.email).arg(url_encode(&me.name));
+        self.joined = Some((session, me));
+        Ok(Outcome::reply(reply))
+    }
+
+    /// `ANS tr handle cookie session` → `IRO` for everyone present, `ANS tr OK`; the
+    /// others get `JOI`.
+    fn ans(
+        &mut self,
+        tr: TrId,
+        email: &Email,
+        cookie: &str,
+        session: SessionId,
+    ) -> Result<Outcome, ProtocolError> {
+        let boards = &self.shared.switchboards;
+        let (roster, me) =
+            boards.join(email, cookie, session, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
+        debug!(user = %me.email, session, "joined a switchboard session");
+        let total = roster.len();
+        let mut replies: Vec<Reply> = roster
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Reply::to("IRO", tr).arg(i + 1).arg(total).arg(&p.email).arg(url_encode(&p.name)))
+            .collect();
+        replies.push(Reply::to("ANS", tr).arg("OK"));
+        self.joined = Some((session, me));
+        Ok(Outcome::replies(replies))
+    }
+
+    /// `CAL tr handle` → `CAL tr RINGING session`, and the callee's notification session
+    /// rings. Offline, hidden, not accepting and blocking all look the same: `217`.
+    async fn cal(&mut self, tr: TrId, callee: Option<Email>) -> Result<Outcome, ProtocolError> {
+        let (session, me) = self.joined.as_ref().expect("CAL is dispatched only after joining");
+        let callee = callee.ok_or(ProtocolError::InvalidUsername)?;
+        if callee == me.email {
+            return Err(ProtocolError::AlreadyThere);
+        }
+        let Some(user) = self.shared.store.user(&callee).await.map_err(crate::ns::internal)? else {
+            return Err(ProtocolError::NotAccepting);
+        };
+        let boards = &self.shared.switchboards;
+        if boards.involves(*session, user.id) {
+            return Err(ProtocolError::AlreadyThere);
+        }
+        if !self.shared.presence.may_invite(user.id, me.user) {
+            return Err(ProtocolError::NotAccepting);
+        }
+        let cookie =
+            boards.invite(*session, user.id, &user.email, &user.friendly_name).map_err(|e| match e {
+                InviteError::AlreadyThere => ProtocolError::AlreadyThere,
+                InviteError::Full => ProtocolError::SwitchboardFailed,
+            })?;
+        let ring =
+            Event::Ring { session: *session, cookie, caller: me.email.clone(), caller_name: me.name.clone() };
+        self.shared.presence.deliver([user.id], &ring);
+        debug!(callee = %user.email, session, "ringing");
+        Ok(Outcome::reply(Reply::to("CAL", tr).arg("RINGING").arg(session)))
+    }
+
+    /// `MSG tr U|N|A len`: relayed to everyone else as `MSG handle name len`. `N` hears
+    /// only of failure (`NAK`), `A` of both (`ACK`/`NAK`); a message to nobody failed.
+    fn msg(&mut self, tr: TrId, ack: Ack, payload: bytes::Bytes) -> Outcome {
+        let (session, me) = self.joined.as_ref().expect("MSG is dispatched only after joining");
+        let event = SbEvent::Message { email: me.email.clone(), name: me.name.clone(), payload };
+        let delivery = self.shared.switchboards.relay(*session, self.handle.conn, event);
+        let all = delivery.recipients > 0 && delivery.delivered == delivery.recipients;
+        match (ack, all) {
+            (Ack::Always, true) => Outcome::reply(Reply::to("ACK", tr)),
+            (Ack::Always | Ack::OnFailure, false) => Outcome::reply(Reply::to("NAK", tr)),
+            _ => Outcome::default(),
+        }
+    }
+
+    fn reject(&self, tr: Option<TrId>, error: ProtocolError) -> Outcome {
+        debug!(%error, "switchboard command rejected");
+        let replies = error.code().map(|code| Reply::error(code, tr)).into_iter().collect();
+        Outcome { replies, hang_up: error.hangs_up() || self.joined.is_none() }
+    }
+}
+
+impl Service for Sb {
+    type Event = SbEvent;
+
+    async fn handle(&mut self, frame: Frame) -> Outcome {
+        let result = match SbCommand::parse(&frame) {
+            Ok(command) => self.dispatch(command).await,
+            Err(error) => Err(error),
+        };
+        result.unwrap_or_else(|error| self.reject(trid_of(&frame.line), error))
+    }
+
+    async fn on_event(&mut self, event: SbEvent) -> Outcome {
+        Outcome::reply(match event {
+            SbEvent::Joined { email, name } => Reply::new("JOI").arg(email).arg(url_encode(&name)),
+            SbEvent::Left { email } => Reply::new("BYE").arg(email),
+            SbEvent::Message { email, name, payload } => {
+                Reply::new("MSG").arg(email).arg(url_encode(&name)).payload(payload)
+            }
+        })
+    }
+
+    fn silence_allowed(&self) -> Duration {
+        let limits = &self.shared.config.limits;
+        if self.joined.is_some() {
+            limits.idle_timeout()
+        } else {
+            limits.login_timeout()
+        }
+    }
+}
+
+impl Drop for Sb {
+    /// Leaving on every way out: the others get `BYE`.
+    fn drop(&mut self) {
+        if let Some((session, me)) = &self.joined {
+            self.shared.switchboards.leave(*session, self.handle.conn);
+            debug!(user = %me.email, session, "left the switchboard session");
+        }
+    }
+}
