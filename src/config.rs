@@ -55,6 +55,8 @@ pub struct Limits {
     pub login_timeout_secs: u64,
     pub mailbox_size: usize,
     pub max_list_entries: usize,
+    pub commands_per_sec: u32,
+    pub command_burst: u32,
 }
 
 impl Limits {
@@ -160,6 +162,8 @@ impl Config {
             (l.login_timeout_secs >= 1, "limits.login_timeout_secs must be at least 1"),
             (l.mailbox_size >= 1, "limits.mailbox_size must be at least 1"),
             (l.max_list_entries >= 1, "limits.max_list_entries must be at least 1"),
+            (l.commands_per_sec >= 1, "limits.commands_per_sec must be at least 1"),
+            (l.command_burst >= 1, "limits.command_burst must be at least 1"),
             (self.switchboard.cookie_ttl_secs >= 1, "switchboard.cookie_ttl_secs must be at least 1"),
             (self.switchboard.max_participants >= 2, "switchboard.max_participants must be at least 2"),
             (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),

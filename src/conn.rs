@@ -65,8 +65,38 @@ enum Ended {
     ClientClosed,
     ServerHungUp,
     Silent,
+    Flooding,
     Killed,
     Shutdown,
+}
+
+/// A token bucket: `rate` commands a second on average, bursts of up to `burst`.
+#[derive(Debug)]
+struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(limits: &Limits) -> RateLimit {
+        let burst = limits.command_burst as f64;
+        RateLimit { rate: limits.commands_per_sec as f64, burst, tokens: burst, last: Instant::now() }
+    }
+
+    /// Takes one token; false when the client is sending faster than allowed.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 /// Everything a connection's loop reacts to besides the socket.
@@ -83,9 +113,10 @@ pub struct Signals<E> {
 pub async fn run<S: Service>(stream: TcpStream, mut service: S, signals: Signals<S::Event>, limits: &Limits) {
     let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
     let mut framed = Framed::new(stream, codec);
-    let ended = pump(&mut framed, &mut service, signals).await;
+    let ended = pump(&mut framed, &mut service, signals, RateLimit::new(limits)).await;
     drop(service);
     match ended {
+        Ok(Ended::Flooding) => info!("connection closed: commands sent faster than limits.commands_per_sec"),
         Ok(how) => debug!(?how, "connection closed"),
         Err(CodecError::Io(e)) => debug!(error = %e, "connection lost"),
         Err(e) => info!(error = %e, "connection closed: malformed input"),
@@ -96,6 +127,7 @@ async fn pump<S: Service>(
     framed: &mut Framed<TcpStream, MsnpCodec>,
     service: &mut S,
     mut signals: Signals<S::Event>,
+    mut rate: RateLimit,
 ) -> Result<Ended, CodecError> {
     let mut last_heard = Instant::now();
     loop {
@@ -114,6 +146,9 @@ async fn pump<S: Service>(
                 Some(frame) => {
                     let frame = frame?;
                     trace!(target: "msnd::wire", "C: {}", redact(&frame.line));
+                    if !rate.take() {
+                        return Ok(Ended::Flooding);
+                    }
                     last_heard = Instant::now();
                     service.handle(frame).await
                 }
@@ -172,7 +207,19 @@ pub fn redact(line: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limit_allows_bursts_then_the_average() {
+        let limits =
+            Limits { commands_per_sec: 10, command_burst: 3, ..crate::config::Config::default().limits };
+        let mut rate = RateLimit::new(&limits);
+        assert!(rate.take() && rate.take() && rate.take());
+        assert!(!rate.take());
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!(rate.take());
+        assert!(!rate.take());
+    }
 
     #[test]
     fn secrets_never_reach_the_wire_log() {

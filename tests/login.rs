@@ -349,3 +349,20 @@ async fn handles_are_case_insensitive_and_names_url_encoded() {
     ns.send(&format!("USR 3 MD5 S {response}")).await;
     ns.transcript("S: USR 3 OK carol@example.com Carol%20%26%20100%25%20%E2%98%BA 1").await;
 }
+
+#[tokio::test]
+async fn a_flooding_client_is_disconnected() {
+    let server = TestServer::start_with(|c| {
+        c.limits.commands_per_sec = 1;
+        c.limits.command_burst = 5;
+    })
+    .await;
+    server.add_user(ALICE, PASSWORD).await;
+    let mut ns = server.notification().await;
+    ns.send_raw("PNG\r\n".repeat(50).as_bytes()).await;
+    for _ in 0..5 {
+        ns.transcript("S: QNG").await;
+    }
+    ns.expect_closed().await;
+    server.login(ALICE, PASSWORD, Dialect::MSNP7).await;
+}
