@@ -16,7 +16,7 @@ use tracing::{debug, info, trace};
 
 use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
 use crate::config::Limits;
-use crate::protocol::Reply;
+use crate::protocol::{ProtocolError, Reply, TrId};
 
 /// What a service answers to one command or event.
 #[derive(Debug, Default)]
@@ -37,6 +37,15 @@ impl Outcome {
 
     pub fn hang_up(replies: Vec<Reply>) -> Self {
         Outcome { replies, hang_up: true }
+    }
+
+    /// `<code> <trid>` for a rejected command, where the protocol has a code. The
+    /// connection ends if the error demands it or `before_login` (the official servers
+    /// hung up on any mistake before authentication).
+    pub fn rejected(tr: Option<TrId>, error: &ProtocolError, before_login: bool) -> Self {
+        debug!(%error, "command rejected");
+        let replies = error.code().map(|code| Reply::error(code, tr)).into_iter().collect();
+        Outcome { replies, hang_up: error.hangs_up() || before_login }
     }
 }
 

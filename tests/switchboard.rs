@@ -56,16 +56,28 @@ async fn answer(ns: &mut Client, email: &str, caller: &str, caller_name: &str, r
     sb
 }
 
+/// Alice (in dialect `a`) opens a chat and invites Bob (in `b`), who joins.
+struct Chat {
+    alice_ns: Client,
+    alice: Client,
+    bob: Client,
+}
+
+async fn chat(server: &TestServer, a: Dialect, b: Dialect) -> Chat {
+    let mut alice_ns = online(server, ALICE, "pa", a).await;
+    let mut bob_ns = online(server, BOB, "pb", b).await;
+    let mut alice = open_chat(&mut alice_ns, ALICE, "Alice").await;
+    alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
+    let bob = answer(&mut bob_ns, BOB, ALICE, "Alice", &[&format!("{ALICE} Alice")]).await;
+    assert_eq!(bob_ns.var("sid"), alice.var("sid"));
+    alice.transcript(&format!("S: JOI {BOB} Bob")).await;
+    Chat { alice_ns, alice, bob }
+}
+
 #[tokio::test]
 async fn msnp7_chats_with_msnp2() {
     let server = friends().await;
-    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP7).await;
-    let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP2).await;
-    let mut alice = open_chat(&mut alice_ns, ALICE, "Alice").await;
-    alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
-    let mut bob = answer(&mut bob_ns, BOB, ALICE, "Alice", &[&format!("{ALICE} Alice")]).await;
-    assert_eq!(bob_ns.var("sid"), alice.var("sid"));
-    alice.transcript(&format!("S: JOI {BOB} Bob")).await;
+    let Chat { mut alice, mut bob, .. } = chat(&server, Dialect::MSNP7, Dialect::MSNP2).await;
 
     alice.send_payload("MSG 3 N", HELLO).await;
     let frame = bob.recv().await;
@@ -88,12 +100,7 @@ async fn msnp7_chats_with_msnp2() {
 #[tokio::test]
 async fn ack_modes() {
     let server = friends().await;
-    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP6).await;
-    let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP4).await;
-    let mut alice = open_chat(&mut alice_ns, ALICE, "Alice").await;
-    alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
-    let mut bob = answer(&mut bob_ns, BOB, ALICE, "Alice", &[&format!("{ALICE} Alice")]).await;
-    alice.transcript(&format!("S: JOI {BOB} Bob")).await;
+    let Chat { mut alice, mut bob, .. } = chat(&server, Dialect::MSNP6, Dialect::MSNP4).await;
     alice.send_payload("MSG 3 A", HELLO).await;
     alice.transcript("S: ACK 3").await;
     alice.send_payload("MSG 4 N", HELLO).await;
@@ -226,12 +233,7 @@ async fn bad_reused_and_expired_cookies_are_refused() {
 #[tokio::test]
 async fn oversized_message_closes_the_connection() {
     let server = friends().await;
-    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP7).await;
-    let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP7).await;
-    let mut alice = open_chat(&mut alice_ns, ALICE, "Alice").await;
-    alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
-    let mut bob = answer(&mut bob_ns, BOB, ALICE, "Alice", &[&format!("{ALICE} Alice")]).await;
-    alice.transcript(&format!("S: JOI {BOB} Bob")).await;
+    let Chat { mut alice, mut bob, .. } = chat(&server, Dialect::MSNP7, Dialect::MSNP7).await;
     let exactly = vec![b'x'; 1664];
     alice.send_payload("MSG 3 A", &exactly).await;
     alice.transcript("S: ACK 3").await;
@@ -245,12 +247,7 @@ async fn oversized_message_closes_the_connection() {
 #[tokio::test]
 async fn a_dropped_notification_connection_does_not_end_the_chat() {
     let server = friends().await;
-    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP7).await;
-    let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP7).await;
-    let mut alice = open_chat(&mut alice_ns, ALICE, "Alice").await;
-    alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
-    let mut bob = answer(&mut bob_ns, BOB, ALICE, "Alice", &[&format!("{ALICE} Alice")]).await;
-    alice.transcript(&format!("S: JOI {BOB} Bob")).await;
+    let Chat { alice_ns, mut alice, mut bob, .. } = chat(&server, Dialect::MSNP7, Dialect::MSNP7).await;
     drop(alice_ns);
     alice.send_payload("MSG 3 A", b"still here").await;
     alice.transcript("S: ACK 3").await;

@@ -14,14 +14,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
-use tracing::{debug, error};
+use tracing::error;
 
 use crate::codec::Frame;
 use crate::conn::{Outcome, Service};
 use crate::presence::{ConnId, Event, SessionHandle};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
-use crate::protocol::{Command, Dialect, ProtocolError, Reply, TrId};
+use crate::protocol::{Command, Dialect, ProtocolError, Reply};
 use crate::server::{Peer, Shared};
 use crate::store::{StoreError, User};
 
@@ -106,14 +106,6 @@ impl Ns {
             (_, _) => Err(ProtocolError::NotLoggedIn),
         }
     }
-
-    /// `<code> <trid>` for a rejected command. Before login every error ends the
-    /// connection, as the official servers did.
-    fn reject(&self, tr: Option<TrId>, error: ProtocolError) -> Outcome {
-        debug!(%error, "command rejected");
-        let replies = error.code().map(|code| Reply::error(code, tr)).into_iter().collect();
-        Outcome { replies, hang_up: error.hangs_up() || !self.logged_in() }
-    }
 }
 
 impl Online {
@@ -183,7 +175,7 @@ impl Service for Ns {
             Ok(command) => self.dispatch(command).await,
             Err(error) => Err(error),
         };
-        result.unwrap_or_else(|error| self.reject(trid_of(&frame.line), error))
+        result.unwrap_or_else(|error| Outcome::rejected(trid_of(&frame.line), &error, !self.logged_in()))
     }
 
     async fn on_event(&mut self, event: Event) -> Outcome {

@@ -122,12 +122,6 @@ impl Sb {
             _ => Outcome::default(),
         }
     }
-
-    fn reject(&self, tr: Option<TrId>, error: ProtocolError) -> Outcome {
-        debug!(%error, "switchboard command rejected");
-        let replies = error.code().map(|code| Reply::error(code, tr)).into_iter().collect();
-        Outcome { replies, hang_up: error.hangs_up() || self.joined.is_none() }
-    }
 }
 
 impl Service for Sb {
@@ -138,7 +132,7 @@ impl Service for Sb {
             Ok(command) => self.dispatch(command).await,
             Err(error) => Err(error),
         };
-        result.unwrap_or_else(|error| self.reject(trid_of(&frame.line), error))
+        result.unwrap_or_else(|error| Outcome::rejected(trid_of(&frame.line), &error, self.joined.is_none()))
     }
 
     async fn on_event(&mut self, event: SbEvent) -> Outcome {
