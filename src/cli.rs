@@ -1,7 +1,7 @@
 //! The `msnd` command line: the server itself and the account administration that works
 //! directly on the database (no running server needed).
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -34,6 +34,12 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print the Passport HTTPS certificate (PEM), creating the self-signed one if needed.
+    Cert {
+        /// Write it to FILE in DER form instead: the .cer file Windows' import wizard takes.
+        #[arg(long, value_name = "FILE")]
+        der: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +66,20 @@ pub enum UserCommand {
     Del { email: String },
     /// List accounts: handle and friendly name, tab-separated.
     List,
+    /// Create many accounts at once from FILE (`-`: standard input), one a line:
+    /// `email<TAB or space>password[<TAB>friendly name]`. The whole file is checked before
+    /// anything is written; handles that already have an account are skipped.
+    Import {
+        file: PathBuf,
+        /// Store no Passport hash (Argon2id, ~20 ms per password): the accounts log in with
+        /// MSNP2-7 (MD5) only, until `msnd user passwd` gives them a Passport login.
+        #[arg(long)]
+        md5_only: bool,
+        /// Make each account a mutual contact (FL and AL) of its K neighbours in the file,
+        /// K/2 before and K/2 after it, wrapping around. K must be even.
+        #[arg(long, value_name = "K")]
+        contacts: Option<usize>,
+    },
 }
 
 /// Longest friendly name the official clients let a user type, in characters.
@@ -75,7 +95,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database {} is up to date", config.database_url);
             Ok(())
         }
+        Command::User(UserCommand::Import { file, md5_only, contacts }) => {
+            let max_list_entries = config.limits.max_list_entries;
+            let options = crate::import::Options { md5_only, contacts, max_list_entries };
+            import(&open(&config).await?, &file, options).await
+        }
         Command::User(command) => user(command, &open(&config).await?).await,
+        Command::Cert { der } => cert(&config, der.as_deref()),
+    }
+}
+
+/// `msnd cert`: the certificate clients must trust, as PEM on stdout or a DER file.
+fn cert(config: &Config, der: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let identity = crate::passport::tls::load_or_create(config)?;
+    let certificate = identity.certificate();
+    match der {
+        None => std::io::stdout().write_all(&certificate.to_pem()?).context("cannot write to stdout"),
+        Some(path) => {
+            std::fs::write(path, certificate.to_der()?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {}: import it into \"Trusted Root Certification Authorities\"", path.display());
+            Ok(())
+        }
     }
 }
 
@@ -135,6 +176,7 @@ async fn user(command: UserCommand, store: &Store) -> anyhow::Result<()> {
         UserCommand::List => store.users().await.map(|users| {
             users.iter().map(|u| format!("{}\t{}", u.email, u.friendly_name)).collect::<Vec<_>>().join("\n")
         }),
+        UserCommand::Import { .. } => unreachable!("`run` handles imports"),
     };
     store.close().await;
     match result {
@@ -147,6 +189,49 @@ async fn user(command: UserCommand, store: &Store) -> anyhow::Result<()> {
         Err(StoreError::NotFound) => bail!("no such account"),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `msnd user import`: progress on stderr at most once a second, a summary on stdout.
+async fn import(
+    store: &Store,
+    file: &std::path::Path,
+    options: crate::import::Options,
+) -> anyhow::Result<()> {
+    use crate::import::Progress;
+    let started = std::time::Instant::now();
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin().lock()).context("cannot read standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let entries = crate::import::parse(&text)?;
+    let mut shown = std::time::Instant::now();
+    let show = |progress: Progress| {
+        let last = matches!(progress, Progress::Hashed { done, total } | Progress::Written { done, total } if done == total);
+        if !last && !matches!(progress, Progress::Contacts { .. }) && shown.elapsed().as_secs() < 1 {
+            return;
+        }
+        shown = std::time::Instant::now();
+        match progress {
+            Progress::Hashed { done, total } => eprintln!("credentials derived: {done}/{total}"),
+            Progress::Written { done, total } => eprintln!("accounts written: {done}/{total}"),
+            Progress::Contacts { accounts } => eprintln!("writing contact lists for {accounts} accounts"),
+        }
+    };
+    let result = crate::import::import(store, entries, options, show).await;
+    store.close().await;
+    let report = result?;
+    let contacts = match report.list_entries {
+        0 => String::new(),
+        n => format!(", {n} contact-list entries"),
+    };
+    println!(
+        "imported {} accounts ({} already existed){contacts} in {:.1} s",
+        report.accounts.created,
+        report.accounts.existing,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn parse_email(email: &str) -> anyhow::Result<Email> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -31,6 +31,7 @@ pub struct Config {
     pub listen: Listen,
     pub limits: Limits,
     pub switchboard: Switchboard,
+    pub passport: Passport,
     pub client: ClientVersion,
     pub challenges: Challenges,
     pub urls: Urls,
@@ -75,6 +76,62 @@ impl Limits {
 pub struct Switchboard {
     pub cookie_ttl_secs: u64,
     pub max_participants: usize,
+}
+
+/// The Passport 1.4 service: MSNP8 login over HTTPS (and plain HTTP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Passport {
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    /// `host[:port]` named as DALogin; empty: the `Host` the client asked for.
+    pub public_host: String,
+    pub ticket_ttl_secs: u64,
+    /// PEM certificate (chain) and key; both empty: a generated self-signed pair.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Extra names (or IP addresses) for the generated certificate.
+    pub cert_names: Vec<String>,
+    pub tls_min_version: TlsVersion,
+    pub tls_max_version: TlsVersion,
+    /// OpenSSL cipher list for TLS 1.2 and older.
+    pub ciphers: String,
+}
+
+/// A TLS protocol version, written `"1.0"` to `"1.3"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub enum TlsVersion {
+    #[serde(rename = "1.0")]
+    Tls10,
+    #[serde(rename = "1.1")]
+    Tls11,
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl Passport {
+    /// The first thing wrong with these settings, if any.
+    fn problem(&self) -> Option<&'static str> {
+        let public_host_ok = self.public_host.is_empty() || is_host(&self.public_host);
+        let names_ok = self.cert_names.iter().all(|n| is_host(n));
+        let pair_ok = self.cert.as_os_str().is_empty() == self.key.as_os_str().is_empty();
+        let checks = [
+            (self.ticket_ttl_secs >= 1, "passport.ticket_ttl_secs must be at least 1"),
+            (public_host_ok, "passport.public_host must be a host[:port], without spaces, commas or slashes"),
+            (names_ok, "passport.cert_names must be host names or IP addresses"),
+            (pair_ok, "passport.cert and passport.key must be set together"),
+            (self.tls_min_version <= self.tls_max_version, "passport.tls_min_version is above the max"),
+            (!self.ciphers.trim().is_empty(), "passport.ciphers must not be empty"),
+        ];
+        checks.iter().find(|(ok, _)| !ok).map(|(_, message)| *message)
+    }
+}
+
+/// A host name or address, perhaps with a port: nothing that would break a header's list.
+fn is_host(host: &str) -> bool {
+    !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || ",/'\"".contains(c))
 }
 
 /// What `CVR` and `CVQ` answer.
@@ -170,8 +227,9 @@ impl Config {
             (self.challenges.timeout_secs >= 1, "challenges.timeout_secs must be at least 1"),
             (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),
         ];
-        if let Some((_, message)) = checks.iter().find(|(ok, _)| !ok) {
-            return Err(ConfigError::Invalid((*message).to_owned()));
+        let problem = checks.iter().find(|(ok, _)| !ok).map(|(_, m)| *m).or(self.passport.problem());
+        if let Some(message) = problem {
+            return Err(ConfigError::Invalid(message.to_owned()));
         }
         let known: Vec<&str> = Dialect::url_service_names().collect();
         match self.urls.services.keys().find(|s| !known.contains(&s.as_str())) {
@@ -234,5 +292,25 @@ mod tests {
         assert!(err.to_string().contains("WEATHER"), "{err}");
         let err = Config::from_toml("[listen]\ndispatch = \"nowhere\"\n", "x.toml").unwrap_err();
         assert!(err.to_string().contains("x.toml"), "{err}");
+    }
+
+    #[test]
+    fn passport_defaults_and_checks() {
+        let p = Config::default().passport;
+        assert_eq!((p.http.port(), p.https.port(), p.ticket_ttl_secs), (1866, 1867, 120));
+        assert_eq!((p.tls_min_version, p.tls_max_version), (TlsVersion::Tls10, TlsVersion::Tls13));
+        assert!(p.ciphers.contains("DES-CBC3-SHA") && p.cert.as_os_str().is_empty());
+        let bad = [
+            ("tls_min_version = \"1.2\"\ntls_max_version = \"1.1\"", "tls_min_version"),
+            ("tls_min_version = \"3.0\"", "3.0"),
+            ("cert = \"/etc/msnd/cert.pem\"", "passport.key"),
+            ("public_host = \"https://msn.example.net\"", "passport.public_host"),
+            ("cert_names = [\"a b\"]", "cert_names"),
+            ("ticket_ttl_secs = 0", "ticket_ttl_secs"),
+        ];
+        for (toml, named) in bad {
+            let err = Config::from_toml(&format!("[passport]\n{toml}\n"), "x.toml").unwrap_err();
+            assert!(err.to_string().contains(named), "{toml}: {err}");
+        }
     }
 }

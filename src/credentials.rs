@@ -29,17 +29,38 @@ impl Credentials {
     /// Derives every stored form from a new password. Slow on purpose (Argon2id):
     /// call it off the async runtime.
     pub fn new(password: &str) -> Credentials {
+        let Md5Credentials { md5_salt, md5_digest, md5_digest_latin1 } = Md5Credentials::new(password);
+        Credentials { md5_salt, md5_digest, md5_digest_latin1, passport_hash: passport_hash(password) }
+    }
+}
+
+/// The MD5 login's stored forms alone, without the Passport hash: fast, for bulk imports of
+/// accounts that log in with MSNP2–7 only.
+#[derive(Debug, Clone)]
+pub struct Md5Credentials {
+    pub md5_salt: String,
+    pub md5_digest: String,
+    pub md5_digest_latin1: Option<String>,
+}
+
+impl Md5Credentials {
+    pub fn new(password: &str) -> Md5Credentials {
         let md5_salt = format!("{}.{}", random_digits(10), random_digits(9));
         let md5_digest = md5_hex(&[md5_salt.as_bytes(), password.as_bytes()]);
         let md5_digest_latin1 = latin1(password)
             .filter(|_| !password.is_ascii())
             .map(|bytes| md5_hex(&[md5_salt.as_bytes(), &bytes]));
-        let passport_hash = Argon2::default()
-            .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
-            .expect("Argon2 with default parameters accepts any password")
-            .to_string();
-        Credentials { md5_salt, md5_digest, md5_digest_latin1, passport_hash }
+        Md5Credentials { md5_salt, md5_digest, md5_digest_latin1 }
     }
+}
+
+/// The Argon2id PHC string the Passport login checks. Slow on purpose: call it off the
+/// async runtime.
+pub fn passport_hash(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+        .expect("Argon2 with default parameters accepts any password")
+        .to_string()
 }
 
 /// Whether `response` (from `USR tr MD5 S <response>`) matches either stored digest.

@@ -4,9 +4,11 @@
 //! - [`codec`]: bytes to frames and back, with size limits.
 //! - [`conn`]: one connection's loop; [`server`]: listeners, limits, shutdown.
 //! - [`ns`]: the dispatch and notification servers; [`sb`]: the switchboard (chats).
+//! - [`passport`]: the Passport 1.4 HTTPS service that issues MSNP8 login tickets.
 //! - [`presence`]: who is online, and their mailboxes.
 //! - [`store`]: SQLite through sqlx; [`credentials`]: what is stored instead of passwords.
-//! - [`config`]: TOML with embedded defaults; [`cli`]: the `msnd` command line.
+//! - [`config`]: TOML with embedded defaults; [`cli`]: the `msnd` command line;
+//!   [`import`]: bulk account creation (`msnd user import`).
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -14,7 +16,9 @@ pub mod codec;
 pub mod config;
 pub mod conn;
 pub mod credentials;
+pub mod import;
 pub mod ns;
+pub mod passport;
 pub mod presence;
 pub mod protocol;
 pub mod sb;
@@ -27,8 +31,10 @@ use crate::config::Config;
 use crate::server::Server;
 use crate::store::Store;
 
-/// Opens the database, binds every listener and serves until `shutdown` is cancelled.
+/// Raises the open-files limit, opens the database, binds every listener and serves until
+/// `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    server::raise_open_files_limit();
     let store = Store::open(&config.database_url).await?;
     let server = Server::bind(config, store).await?;
     server.run(shutdown).await;

@@ -17,6 +17,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use crate::config::Config;
 use crate::conn::{self, Signals};
 use crate::ns::{Ns, Role};
+use crate::passport;
 use crate::presence::{Presence, SessionHandle};
 use crate::sb::sessions::Switchboards;
 use crate::sb::Sb;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub store: Store,
     pub presence: Presence,
     pub switchboards: Switchboards,
+    /// The Passport service, and the tickets it issues for `USR TWN`.
+    pub passport: passport::Service,
     /// The addresses actually bound (a configured port 0 becomes a real one).
     pub addrs: Addrs,
     /// Per-process random key, e.g. for the stand-in salt of an unknown account.
@@ -40,6 +43,8 @@ pub struct Addrs {
     pub dispatch: SocketAddr,
     pub notification: SocketAddr,
     pub switchboard: SocketAddr,
+    pub passport_http: SocketAddr,
+    pub passport_https: SocketAddr,
 }
 
 /// The two ends of a client's connection, IPv4-mapped addresses unmapped.
@@ -68,6 +73,8 @@ enum Listener {
     Dispatch,
     Notification,
     Switchboard,
+    PassportHttp,
+    PassportHttps,
 }
 
 impl Listener {
@@ -76,6 +83,8 @@ impl Listener {
             Listener::Dispatch => "dispatch",
             Listener::Notification => "notification",
             Listener::Switchboard => "switchboard",
+            Listener::PassportHttp => "passport-http",
+            Listener::PassportHttps => "passport-https",
         }
     }
 }
@@ -91,20 +100,28 @@ impl Server {
         let dispatch = bind(config.listen.dispatch, "dispatch").await?;
         let notification = bind(config.listen.notification, "notification").await?;
         let switchboard = bind(config.listen.switchboard, "switchboard").await?;
+        let passport_http = bind(config.passport.http, "passport http").await?;
+        let passport_https = bind(config.passport.https, "passport https").await?;
+        let passport = passport::Service::new(&config).await.map_err(std::io::Error::other)?;
         let addrs = Addrs {
             dispatch: dispatch.local_addr()?,
             notification: notification.local_addr()?,
             switchboard: switchboard.local_addr()?,
+            passport_http: passport_http.local_addr()?,
+            passport_https: passport_https.local_addr()?,
         };
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let sb = &config.switchboard;
         let switchboards = Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants);
-        let shared = Shared { config, store, presence: Presence::default(), switchboards, addrs, secret };
+        let shared =
+            Shared { config, store, presence: Presence::default(), switchboards, passport, addrs, secret };
         let listeners = vec![
             (dispatch, Listener::Dispatch),
             (notification, Listener::Notification),
             (switchboard, Listener::Switchboard),
+            (passport_http, Listener::PassportHttp),
+            (passport_https, Listener::PassportHttps),
         ];
         Ok(Server { shared: Arc::new(shared), listeners })
     }
@@ -121,6 +138,7 @@ impl Server {
         let limiter = Limiter::new(limits.max_connections, limits.max_connections_per_ip);
         let addrs = &self.shared.addrs;
         info!(dispatch = %addrs.dispatch, notification = %addrs.notification, switchboard = %addrs.switchboard, "listening");
+        info!(https = %addrs.passport_https, http = %addrs.passport_http, "Passport listening");
         for (listener, serves) in self.listeners {
             let accept = Acceptor {
                 listener,
@@ -215,6 +233,24 @@ async fn serve(
             let sb = Sb::new(shared.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
             conn::run(stream, sb, Signals { mailbox: rx, kill, shutdown }, limits).await;
         }
+        Listener::PassportHttp => passport::serve(stream, peer, false, shared, shutdown).await,
+        Listener::PassportHttps => passport::serve(stream, peer, true, shared, shutdown).await,
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit (every connection is a file
+/// descriptor) and logs both. A failure is logged, not fatal: the server runs with what it has.
+pub fn raise_open_files_limit() {
+    let (soft, hard) = match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok(limits) => limits,
+        Err(e) => {
+            warn!(error = %e, "cannot read the open-files limit");
+            return;
+        }
+    };
+    match rlimit::increase_nofile_limit(hard) {
+        Ok(raised) => info!(soft = raised, hard, was = soft, "open-files limit (one file per connection)"),
+        Err(e) => warn!(error = %e, soft, hard, "cannot raise the open-files limit"),
     }
 }
 

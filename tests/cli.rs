@@ -92,3 +92,17 @@ fn unknown_config_keys_are_named() {
     std::fs::write(msnd.config(), "[limits]\nmax_lines = 3\n").unwrap();
     msnd.fails(&["user", "list"], "", "max_lines");
 }
+
+#[test]
+fn cert_prints_and_exports_the_generated_certificate() {
+    let msnd = Msnd::new();
+    let pem = msnd.ok(&["cert"], "");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
+    let beside_db = std::fs::read_to_string(msnd.dir.path().join("msnd-cert.pem")).unwrap();
+    assert_eq!(pem, beside_db, "generated once, beside the database");
+    assert_eq!(msnd.ok(&["cert"], ""), pem, "and reused");
+    let cer = msnd.dir.path().join("msnd.cer");
+    assert!(msnd.ok(&["cert", "--der", cer.to_str().unwrap()], "").contains("Trusted Root"));
+    let der = openssl::x509::X509::from_der(&std::fs::read(&cer).unwrap()).unwrap();
+    assert_eq!(der.to_pem().unwrap(), pem.as_bytes());
+}

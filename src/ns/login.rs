@@ -10,6 +10,7 @@ use super::lists::Lists;
 use super::{internal, unix_now, Ns, Online, Phase, Role};
 use crate::conn::Outcome;
 use crate::credentials::{md5_hex, md5_response_matches, random_token};
+use crate::passport;
 use crate::protocol::command::AuthStep;
 use crate::protocol::dialect::{negotiate, Login, Negotiated};
 use crate::protocol::render::{self, Profile};
@@ -142,16 +143,23 @@ impl Ns {
         challenge: Challenge,
         response: &str,
     ) -> Result<Outcome, ProtocolError> {
-        let user = match dialect.login {
-            Login::Md5 => challenge
-                .user
-                .filter(|u| md5_response_matches(response, &u.md5_digest, u.md5_digest_latin1.as_deref())),
-            // Passport tickets come from the Passport service, which this server does not
-            // run yet: no ticket can be valid.
-            Login::Twn => None,
+        let (user, mspauth) = match dialect.login {
+            Login::Md5 => {
+                let digests =
+                    |u: &User| md5_response_matches(response, &u.md5_digest, u.md5_digest_latin1.as_deref());
+                (challenge.user.filter(digests), format!("{}$$", random_token()))
+            }
+            // A ticket from the Passport service, redeemed once, for the account of
+            // `USR TWN I`; it is also the profile's MSPAuth.
+            Login::Twn => {
+                let ticket = passport::ticket_of(response);
+                let owner = self.shared.passport.tickets.redeem(ticket);
+                let issued_to = |u: &User| owner.is_some_and(|o| o.user_id == u.id && o.email == u.email);
+                (challenge.user.filter(issued_to), ticket.to_owned())
+            }
         };
         match user {
-            Some(user) => self.logged_in_as(tr, dialect, user).await,
+            Some(user) => self.logged_in_as(tr, dialect, user, &mspauth).await,
             None => {
                 info!(user = %challenge.email, version = %dialect, "login failed");
                 Err(ProtocolError::AuthFailed)
@@ -166,16 +174,16 @@ impl Ns {
         tr: TrId,
         dialect: Dialect,
         user: User,
+        mspauth: &str,
     ) -> Result<Outcome, ProtocolError> {
         let summary = self.shared.store.lists_summary(user.id).await.map_err(internal)?;
         let lists = Lists::from(summary);
         self.shared.presence.sign_in(user.id, self.session.clone(), Arc::new(lists.privacy()));
-        let mspauth = format!("{}$$", random_token());
         let profile = Profile {
             login_time: unix_now(),
             email: &user.email,
             member_id: user.id,
-            mspauth: &mspauth,
+            mspauth,
             client: self.peer.remote,
         };
         let mut replies = vec![

@@ -1,6 +1,7 @@
 //! The SQLite store, through sqlx: accounts now, contact lists and groups beside them.
 //! Every method commits before it returns, so whatever a client is told is on disk.
 
+mod import;
 mod lists;
 mod users;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use import::{Imported, NewAccount};
 pub use lists::{
     Added, ContactBits, ContactRecord, Group, ListError, ListsSummary, Properties, PropertyChanged, Removed,
     Snapshot, UserId,

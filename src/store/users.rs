@@ -16,11 +16,13 @@ pub struct User {
     pub md5_salt: String,
     pub md5_digest: String,
     pub md5_digest_latin1: Option<String>,
-    pub passport_hash: String,
+    /// Argon2id PHC string; `None` for an account imported with `--md5-only`, which has no
+    /// Passport login until its password is set again.
+    pub passport_hash: Option<String>,
 }
 
 /// The name of the group every account has, id 0.
-const DEFAULT_GROUP_NAME: &str = "Other Contacts";
+pub(super) const DEFAULT_GROUP_NAME: &str = "Other Contacts";
 
 const USER_COLUMNS: &str = "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash";
 

@@ -8,15 +8,19 @@
 //! server to hang up.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod web;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use msnd::codec::{Frame, MsnpCodec, Reading};
 use msnd::config::Config;
 use msnd::credentials::Credentials;
-use msnd::protocol::{Dialect, Reply};
+use msnd::passport::tls::CertFiles;
+use msnd::protocol::{url_encode, Dialect, Reply};
 use msnd::server::{Addrs, Server};
 use msnd::store::Store;
 use tokio::io::AsyncWriteExt;
@@ -52,6 +56,8 @@ impl TestServer {
         config.listen.dispatch = "127.0.0.1:0".parse().unwrap();
         config.listen.notification = "127.0.0.1:0".parse().unwrap();
         config.listen.switchboard = "127.0.0.1:0".parse().unwrap();
+        config.passport.http = "127.0.0.1:0".parse().unwrap();
+        config.passport.https = "127.0.0.1:0".parse().unwrap();
         adjust(&mut config);
         Self::start_in(dir, config).await
     }
@@ -146,6 +152,78 @@ impl TestServer {
             ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsinitialemailnotification").await;
         }
         ns
+    }
+
+    /// A complete MSNP8 login the way MSN Messenger 5.0 does it: dispatch, hand-off,
+    /// `USR TWN I`, the nexus and login2.srf over HTTPS (trusting the server's
+    /// certificate), `USR TWN S` with the ticket, `USR OK` and the profile.
+    pub async fn login_msnp8(&self, email: &str, password: &str) -> Client {
+        let mut ns = self.msnp8_challenge(email).await;
+        let ticket =
+            self.passport_login(email, password, &ns.var("challenge")).await.expect("Passport login");
+        ns.send(&format!("USR 7 TWN S {ticket}")).await;
+        ns.transcript(&format!("S: USR 7 OK {} * 1 0", email.to_ascii_lowercase())).await;
+        let token = ticket.strip_prefix("t=").and_then(|t| t.split('&').next()).expect("t=<ticket>&p=");
+        ns.expect_payload("MSG Hotmail Hotmail", &format!("\r\nMSPAuth: {token}\r\n")).await;
+        if Dialect::MSNP8.initial_email {
+            ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsinitialemailnotification").await;
+        }
+        ns
+    }
+
+    /// The MSNP8 login up to the Passport step: dispatch, `XFR`, then `VER`, `CVR` and
+    /// `USR 6 TWN I` on the notification server, whose challenge is captured as `{challenge}`.
+    pub async fn msnp8_challenge(&self, email: &str) -> Client {
+        let cvr = format!("0x0409 winnt 5.1 i386 MSNMSGR 5.0.0540 MSMSGS {email}");
+        let mut ds = self.dispatch().await;
+        ds.transcript(&format!(
+            "C: VER 1 MSNP8 CVR0\nS: VER 1 MSNP8\nC: CVR 2 {cvr}\nS: CVR 2 ...\n\
+             C: USR 3 TWN I {email}\nS: XFR 3 NS {{ns}} ...\nS: (closed)"
+        ))
+        .await;
+        let mut ns = Client::connect(ds.var("ns").parse().expect("XFR address")).await;
+        ns.transcript(&format!(
+            "C: VER 4 MSNP8 CVR0\nS: VER 4 MSNP8\nC: CVR 5 {cvr}\nS: CVR 5 ...\n\
+             C: USR 6 TWN I {email}\nS: USR 6 TWN S {{challenge}}"
+        ))
+        .await;
+        ns
+    }
+
+    /// The Passport 1.4 exchange over HTTPS as MSN Messenger 5.0 does it: the nexus, then
+    /// the login server its DALogin names. The `from-PP` ticket, or the refusing answer.
+    pub async fn passport_login(
+        &self,
+        email: &str,
+        password: &str,
+        challenge: &str,
+    ) -> Result<String, web::HttpReply> {
+        let tls = web::trusting(&self.cert_path());
+        let nexus_host = self.addrs.passport_https.to_string();
+        let nexus =
+            web::https(self.addrs.passport_https, &tls, &web::get("/rdr/pprdr.asp", &nexus_host, &[])).await;
+        assert_eq!(nexus.status, 200, "{nexus:?}");
+        let dalogin = nexus.item("PassportURLs", "DALogin");
+        let (host, path) = dalogin.split_once('/').unwrap_or_else(|| panic!("DALogin {dalogin}"));
+        let authorization = format!(
+            "Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in={},pwd={},{challenge}",
+            url_encode(email),
+            url_encode(password)
+        );
+        let request = web::get(&format!("/{path}"), host, &[("Authorization", &authorization)]);
+        let reply = web::https(host.parse().expect("DALogin host:port"), &tls, &request).await;
+        if reply.status != 200 {
+            return Err(reply);
+        }
+        let info = reply.header("Authentication-Info");
+        let quoted = info.split_once("from-PP='").and_then(|(_, rest)| rest.split_once('\''));
+        Ok(quoted.unwrap_or_else(|| panic!("no from-PP in {info}")).0.to_owned())
+    }
+
+    /// The PEM certificate the Passport service serves (generated beside the database
+    /// unless configured).
+    pub fn cert_path(&self) -> PathBuf {
+        CertFiles::of(&self.config).cert
     }
 }
 

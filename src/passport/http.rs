@@ -1,0 +1,244 @@
+//! Just enough HTTP/1.x for the Passport endpoints: a lenient, bounded request reader and
+//! a response writer. Both endpoints are `GET` with tiny requests and every answer closes
+//! the connection (client-quirks.md 15), so there are no bodies, no keep-alive and no
+//! chunking to handle.
+//!
+//! Lenient because the era's clients are (client-quirks.md 14): an HTTP/0.9-style request
+//! line without a version (`GET /rdr/pprdr.asp`) is complete by itself and still answered
+//! with headers, since the client needs them; bare LF line ends, a missing `Host` and header
+//! lines without a colon are accepted. Bounded: the head is at most [`MAX_HEAD_BYTES`].
+
+use std::fmt::Write as _;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The largest request head read; a Messenger login request is under 1 KiB.
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+
+/// A request line and headers.
+#[derive(Debug)]
+pub struct Request {
+    pub method: String,
+    /// The target's path, without scheme, host or query.
+    pub path: String,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Request {
+    /// The first header called `name` (in any case); values are bytes, as clients send.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("the request head is larger than {MAX_HEAD_BYTES} bytes")]
+    TooLarge,
+    #[error("the request line is not `METHOD /path [HTTP/1.x]`")]
+    BadRequestLine,
+    #[error("the connection closed before a complete request")]
+    Closed,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads one request head.
+pub async fn read_request<R: AsyncRead + Unpin>(io: &mut R) -> Result<Request, HttpError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(head) = complete_head(&buf) {
+            return parse(head);
+        }
+        let room = MAX_HEAD_BYTES - buf.len();
+        if room == 0 {
+            return Err(HttpError::TooLarge);
+        }
+        let want = room.min(chunk.len());
+        let n = io.read(&mut chunk[..want]).await?;
+        if n == 0 {
+            return Err(HttpError::Closed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The request head in `buf` once it is complete: up to the empty line, or just the
+/// request line when that has no HTTP version (HTTP/0.9 style).
+fn complete_head(buf: &[u8]) -> Option<&[u8]> {
+    let buf = &buf[buf.iter().position(|b| !matches!(b, b'\r' | b'\n'))?..];
+    let first_end = buf.iter().position(|&b| b == b'\n')?;
+    if buf[..first_end].split(u8::is_ascii_whitespace).filter(|t| !t.is_empty()).count() < 3 {
+        return Some(&buf[..first_end]);
+    }
+    // Every piece but the last ends in LF; the head ends at the first empty one.
+    let lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
+    let complete = &lines[..lines.len() - 1];
+    let blank = complete.iter().position(|l| trim_cr(l).is_empty())?;
+    let head_len: usize = complete[..blank].iter().map(|l| l.len() + 1).sum();
+    Some(&buf[..head_len])
+}
+
+fn parse(head: &[u8]) -> Result<Request, HttpError> {
+    let mut lines = head.split(|&b| b == b'\n').map(trim_cr);
+    let request_line =
+        std::str::from_utf8(lines.next().unwrap_or_default()).map_err(|_| HttpError::BadRequestLine)?;
+    let mut parts = request_line.split_ascii_whitespace();
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Err(HttpError::BadRequestLine);
+    };
+    if !parts.next().is_none_or(|version| version.starts_with("HTTP/")) || parts.next().is_some() {
+        return Err(HttpError::BadRequestLine);
+    }
+    let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
+    for line in lines.take_while(|l| !l.is_empty()) {
+        match (line[0], headers.last_mut()) {
+            // An obsolete folded line continues the previous value.
+            (b' ' | b'\t', Some((_, value))) => {
+                value.push(b' ');
+                value.extend_from_slice(line.trim_ascii());
+            }
+            _ => {
+                let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+                let name = String::from_utf8_lossy(line[..colon].trim_ascii()).into_owned();
+                headers.push((name, line[colon + 1..].trim_ascii().to_vec()));
+            }
+        }
+    }
+    Ok(Request { method: method.to_owned(), path: path_of(target).to_owned(), headers })
+}
+
+/// `/path` of an origin-form or absolute-form (`https://host/path?query`) target.
+fn path_of(target: &str) -> &str {
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    let after_scheme =
+        ["http://", "https://"].iter().find(|s| lower.starts_with(*s)).map(|s| &target[s.len()..]);
+    let path = match after_scheme {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// An answer; always `Connection: close`.
+#[derive(Debug)]
+pub struct Response {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+impl Response {
+    /// An empty `text/html` answer, the form Passport used.
+    pub fn new(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: String::new() }
+    }
+
+    /// A plain-text answer, for errors a person may read.
+    pub fn text(status: u16, message: &str) -> Response {
+        Response { status, headers: Vec::new(), body: format!("{message}\r\n") }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        for (name, value) in &self.headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        let content_type = if self.body.is_empty() { "text/html" } else { "text/plain; charset=utf-8" };
+        let _ = write!(
+            out,
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            self.body.len(),
+            self.body
+        );
+        out.into_bytes()
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        431 => "Request Header Fields Too Large",
+        _ => "Internal Server Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(bytes: &[u8]) -> Result<Request, HttpError> {
+        read_request(&mut &bytes[..]).await
+    }
+
+    #[tokio::test]
+    async fn a_full_request_with_headers() {
+        let request = read(
+            b"GET /login2.srf HTTP/1.1\r\nAuthorization: Passport1.4 sign-in=a\r\n  continued\r\n\
+              host:  login.passport.com \r\nno colon here\r\nConnection: Keep-Alive\r\n\r\nleftover",
+        )
+        .await
+        .unwrap();
+        assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/login2.srf"));
+        assert_eq!(request.header("HOST"), Some(&b"login.passport.com"[..]));
+        assert_eq!(request.header("authorization"), Some(&b"Passport1.4 sign-in=a continued"[..]));
+        assert_eq!(request.header("no colon here"), None);
+    }
+
+    #[tokio::test]
+    async fn http09_bare_lf_and_absolute_targets() {
+        let request = read(b"GET /rdr/pprdr.asp\r\n").await.unwrap();
+        assert_eq!(request.path, "/rdr/pprdr.asp");
+        assert_eq!(request.header("host"), None);
+        let request =
+            read(b"\r\nGET https://Login.Passport.com/login2.srf?lc=1033 HTTP/1.0\nA: b\n\n").await.unwrap();
+        assert_eq!((request.path.as_str(), request.header("a")), ("/login2.srf", Some(&b"b"[..])));
+        assert_eq!(read(b"GET http://host HTTP/1.1\r\n\r\n").await.unwrap().path, "/");
+    }
+
+    #[tokio::test]
+    async fn bad_incomplete_and_oversized_requests() {
+        assert!(matches!(read(b"GET\r\n\r\n").await, Err(HttpError::BadRequestLine)));
+        assert!(matches!(read(b"GET / SPDY/3\r\n\r\n").await, Err(HttpError::BadRequestLine)));
+        assert!(matches!(read(b"GET / HTTP/1.1 extra\r\n\r\n").await, Err(HttpError::BadRequestLine)));
+        assert!(matches!(read(b"\xff\xfe / HTTP/1.1\r\n\r\n").await, Err(HttpError::BadRequestLine)));
+        assert!(matches!(read(b"GET / HTTP/1.1\r\nHost: x\r\n").await, Err(HttpError::Closed)));
+        let huge = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; MAX_HEAD_BYTES]].concat();
+        assert!(matches!(read(&huge).await, Err(HttpError::TooLarge)));
+    }
+
+    #[test]
+    fn responses_close_and_count_their_body() {
+        let text =
+            String::from_utf8(Response::new(200).header("PassportURLs", "DALogin=x").to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nPassportURLs: DALogin=x\r\nContent-Type: text/html\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let text = String::from_utf8(Response::text(404, "no such page").to_bytes()).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 404 Not Found\r\n")
+                && text.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\nno such page\r\n")
+        );
+    }
+}

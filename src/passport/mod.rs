@@ -1,0 +1,333 @@
+//! The Passport 1.4 service MSNP8 clients log in through (passport14.md, client-quirks.md
+//! 13–17). The nexus, `GET /rdr/pprdr.asp`, names the login server; the login server,
+//! `GET /login2.srf`, checks the password and issues the ticket the client then hands the
+//! notification server in `USR tr TWN S`. Served over HTTPS (what MSN Messenger 5.0 uses,
+//! see [`tls`]) and over plain HTTP (for patched clients), on listeners of its own.
+//!
+//! One request per connection, read by the lenient reader in [`http`] rather than hyper,
+//! which refuses the version-less nexus request one client sends. Every answer closes the
+//! connection.
+
+mod auth;
+mod http;
+pub mod tickets;
+pub mod tls;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssl::provider::Provider;
+use openssl::ssl::{Ssl, SslContext};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio::time::timeout;
+use tokio_openssl::SslStream;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info};
+
+pub use tickets::{TicketOwner, Tickets};
+
+use self::http::{HttpError, Request, Response};
+use crate::config::Config;
+use crate::credentials::{passport_password_matches, random_token, Credentials};
+use crate::protocol::{url_encode, Email};
+use crate::server::{Peer, Shared};
+use crate::store::StoreError;
+
+/// Time a client has for the TLS handshake, and again for sending its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time for writing the answer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long input still arriving after the answer is drained: closing a socket with unread
+/// input resets the connection, and the client might lose the answer.
+const LINGER: Duration = Duration::from_secs(2);
+
+const NEXUS_PATH: &str = "/rdr/pprdr.asp";
+/// The login server's path as DALogin names it, and the ones clients hard-code.
+const LOGIN_PATHS: [&str; 3] = ["/login2.srf", "/login.srf", "/ppsecure/login2.srf"];
+
+/// The Passport service's state, shared by its connections and the notification server.
+pub struct Service {
+    /// Tickets issued here, redeemed by the notification server.
+    pub tickets: Tickets,
+    tls: SslContext,
+    /// Checked when the account is unknown, so that costs what a wrong password does.
+    dummy_hash: String,
+    /// Password checks running at once; each Argon2 check holds about 19 MiB.
+    hashing: Semaphore,
+    /// Keeps RC4 available to `tls` (see [`tls::legacy_provider`]).
+    _legacy: Option<Provider>,
+}
+
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service").field("tickets", &self.tickets).finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Loads (or creates) the certificate and sets up TLS; slow work runs off the runtime.
+    pub async fn new(config: &Config) -> Result<Service, tls::TlsError> {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Service::build(&config))
+            .await
+            .expect("setting up the Passport service does not panic")
+    }
+
+    fn build(config: &Config) -> Result<Service, tls::TlsError> {
+        let legacy = tls::legacy_provider();
+        let identity = tls::load_or_create(config)?;
+        let checks = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Service {
+            tickets: Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)),
+            tls: tls::context(&config.passport, &identity)?,
+            dummy_hash: Credentials::new(&random_token()).passport_hash,
+            hashing: Semaphore::new(checks),
+            _legacy: legacy,
+        })
+    }
+}
+
+/// Where a connection arrived.
+#[derive(Debug, Clone, Copy)]
+struct Site {
+    local: SocketAddr,
+    secure: bool,
+}
+
+/// Serves one connection (over TLS if `secure`): one request, one answer, close.
+pub async fn serve(
+    stream: TcpStream,
+    peer: Peer,
+    secure: bool,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let site = Site { local: peer.local, secure };
+    let served = async {
+        if secure {
+            serve_tls(stream, site, &shared).await;
+        } else {
+            exchange(stream, site, &shared).await;
+        }
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = served => {}
+    }
+}
+
+async fn serve_tls(stream: TcpStream, site: Site, shared: &Shared) {
+    let mut stream = match Ssl::new(&shared.passport.tls).and_then(|ssl| SslStream::new(ssl, stream)) {
+        Ok(stream) => stream,
+        Err(e) => {
+            error!(error = %e, "cannot set up TLS");
+            return;
+        }
+    };
+    match timeout(REQUEST_TIMEOUT, Pin::new(&mut stream).accept()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return debug!(error = %e, "TLS handshake failed"),
+        Err(_) => return debug!("TLS handshake timed out"),
+    }
+    let ssl = stream.ssl();
+    let cipher = ssl.current_cipher().map_or("none", |c| c.name());
+    debug!(version = ssl.version_str(), cipher, "TLS handshake done");
+    exchange(stream, site, shared).await;
+}
+
+/// Reads the request, answers it and closes.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, shared: &Shared) {
+    let response = match timeout(REQUEST_TIMEOUT, http::read_request(&mut stream)).await {
+        Ok(Ok(request)) => answer(&request, site, shared).await,
+        Ok(Err(HttpError::Closed | HttpError::Io(_))) => return,
+        Ok(Err(e @ HttpError::TooLarge)) => Response::text(431, &e.to_string()),
+        Ok(Err(e)) => Response::text(400, &e.to_string()),
+        Err(_) => Response::text(408, "no complete request in time"),
+    };
+    debug!(status = response.status(), "answered");
+    let sent = timeout(WRITE_TIMEOUT, async {
+        stream.write_all(&response.to_bytes()).await?;
+        stream.shutdown().await
+    });
+    if let Ok(Ok(())) = sent.await {
+        let mut sink = [0u8; 1024];
+        let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
+        let _ = timeout(LINGER, drain).await;
+    }
+}
+
+/// Routes by path, then method: unknown paths `404`, anything but GET `405`.
+async fn answer(request: &Request, site: Site, shared: &Shared) -> Response {
+    debug!(method = request.method, path = request.path, "request");
+    let is = |path: &str| request.path.eq_ignore_ascii_case(path);
+    let login = LOGIN_PATHS.iter().any(|p| is(p));
+    if !login && !is(NEXUS_PATH) {
+        return Response::text(
+            404,
+            "Not found. This is msnd's Passport service; accounts are made by its operator.",
+        );
+    }
+    if !request.method.eq_ignore_ascii_case("GET") {
+        return Response::text(405, "Only GET is served here.").header("Allow", "GET");
+    }
+    if login {
+        self::login(request, shared).await
+    } else {
+        nexus(request, site, &shared.config)
+    }
+}
+
+/// `200` with `PassportURLs` naming this server's login page: DALogin without a scheme
+/// (client-quirks.md 13), DAReg right after it (one client's parser expects it there).
+fn nexus(request: &Request, site: Site, config: &Config) -> Response {
+    let host = login_host(request, site, &config.passport.public_host);
+    let urls =
+        format!("DARealm=Passport.Net,DALogin={host}/login2.srf,DAReg={host}/register.srf,ConfigVersion=15");
+    Response::new(200).header("Cache-Control", "private").header("PassportURLs", urls)
+}
+
+/// `host[:port]` of the login server: `passport.public_host` if set, else the `Host` the
+/// client asked for, else the address it reached (with the port unless it is the default).
+fn login_host(request: &Request, site: Site, public_host: &str) -> String {
+    if !public_host.is_empty() {
+        return public_host.to_owned();
+    }
+    let valid = |h: &&[u8]| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.iter().all(|&b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+    };
+    if let Some(host) = request.header("host").filter(valid) {
+        return String::from_utf8_lossy(host).into_owned();
+    }
+    let ip = site.local.ip();
+    let host = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+    match (site.secure, site.local.port()) {
+        (true, 443) | (false, 80) => host,
+        (_, port) => format!("{host}:{port}"),
+    }
+}
+
+/// Checks the credentials; `200` with a ticket, `401` for a wrong or unknown account,
+/// `400` for a header that has credentials but lacks a part.
+async fn login(request: &Request, shared: &Shared) -> Response {
+    let sign_in = match auth::parse(request.header("authorization")) {
+        Ok(sign_in) => sign_in,
+        Err(e) if e.is_malformed() => {
+            debug!(error = %e, "malformed Passport credentials");
+            return Response::text(400, &e.to_string());
+        }
+        Err(e) => {
+            debug!(error = %e, "no Passport credentials");
+            return refused("Please sign in with your e-mail address and password.");
+        }
+    };
+    let handle = sign_in.handle.clone();
+    match verify(shared, sign_in).await {
+        Ok(Some(owner)) => {
+            info!(user = %owner.email, "Passport ticket issued");
+            issued(&shared.passport.tickets.issue(owner))
+        }
+        Ok(None) => {
+            info!(user = ?handle, "Passport login refused");
+            refused("The e-mail address or password is incorrect.")
+        }
+        Err(e) => {
+            error!(error = %e, "database error");
+            Response::text(500, "Internal error.")
+        }
+    }
+}
+
+/// The account if the password is right. An unknown or malformed handle is checked
+/// against a stand-in hash, so that it takes as long as a wrong password.
+async fn verify(shared: &Shared, sign_in: auth::SignIn) -> Result<Option<TicketOwner>, StoreError> {
+    let user = match sign_in.handle.parse::<Email>() {
+        Ok(email) => shared.store.user(&email).await?,
+        Err(_) => None,
+    };
+    let service = &shared.passport;
+    // An account without a Passport hash (imported `--md5-only`) has no Passport login; it
+    // is checked against the stand-in hash all the same, so it takes as long as any refusal.
+    let user = user.filter(|u| u.passport_hash.is_some());
+    let hash =
+        user.as_ref().and_then(|u| u.passport_hash.clone()).unwrap_or_else(|| service.dummy_hash.clone());
+    let _permit = service.hashing.acquire().await;
+    let password = sign_in.password;
+    let matches = tokio::task::spawn_blocking(move || passport_password_matches(&password, &hash))
+        .await
+        .unwrap_or_else(|e| {
+            error!(error = %e, "password check failed");
+            false
+        });
+    Ok(user.filter(|_| matches).map(|u| TicketOwner { user_id: u.id, email: u.email }))
+}
+
+/// `200` with the ticket in `from-PP`, single-quoted, and `ru` after it (passport14.md §3.1).
+fn issued(token: &str) -> Response {
+    let info = format!(
+        "Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec,\
+         from-PP='t={token}&p=',ru=http://messenger.msn.com"
+    );
+    Response::new(200).header("Authentication-Info", info)
+}
+
+/// `401` with the Passport challenge; clients show `cbtxt` (passport14.md §3.2).
+fn refused(message: &str) -> Response {
+    let challenge = format!(
+        "Passport1.4 da-status=failed,srealm=Passport.NET,ts=-3,prompt,\
+         cburl=http://messenger.msn.com,cbtxt={}",
+        url_encode(message)
+    );
+    Response::new(401).header("WWW-Authenticate", challenge)
+}
+
+/// The ticket in the argument of `USR tr TWN S t=<ticket>&p=<profile>`: a leading `t=`
+/// stripped, cut at `&`.
+pub fn ticket_of(response: &str) -> &str {
+    let token = response.strip_prefix("t=").unwrap_or(response);
+    token.split('&').next().unwrap_or(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ticket_is_the_t_value() {
+        assert_eq!(ticket_of("t=abc$$&p=def"), "abc$$");
+        assert_eq!(ticket_of("t=abc"), "abc");
+        assert_eq!(ticket_of("abc&p="), "abc");
+        assert_eq!(ticket_of(""), "");
+    }
+
+    #[tokio::test]
+    async fn dalogin_prefers_the_configured_host_then_host_then_the_socket() {
+        let request = |raw: &'static [u8]| async move { http::read_request(&mut &raw[..]).await.unwrap() };
+        let https = Site { local: "10.0.0.5:443".parse().unwrap(), secure: true };
+        let http = Site { local: "[::1]:1866".parse().unwrap(), secure: false };
+        let with_host = request(b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: nexus.passport.com\r\n\r\n").await;
+        let bad_host = request(b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: a,DALogin=evil\r\n\r\n").await;
+        let no_host = request(b"GET /rdr/pprdr.asp\r\n").await;
+        assert_eq!(login_host(&with_host, https, "msn.example.net:8443"), "msn.example.net:8443");
+        assert_eq!(login_host(&with_host, https, ""), "nexus.passport.com");
+        assert_eq!(login_host(&bad_host, https, ""), "10.0.0.5");
+        assert_eq!(login_host(&no_host, http, ""), "[::1]:1866");
+    }
+
+    #[test]
+    fn answers_have_the_documented_shapes() {
+        let ok = String::from_utf8(issued("abc").to_bytes()).unwrap();
+        assert!(ok.contains("Authentication-Info: Passport1.4 da-status=success,"), "{ok}");
+        assert!(ok.contains(",from-PP='t=abc&p=',ru=http://messenger.msn.com\r\n"), "{ok}");
+        let failed = String::from_utf8(refused("No way.").to_bytes()).unwrap();
+        assert!(failed.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{failed}");
+        assert!(failed.contains("WWW-Authenticate: Passport1.4 da-status=failed,"), "{failed}");
+        assert!(failed.contains(",cbtxt=No%20way.\r\n"), "{failed}");
+    }
+}
