@@ -352,3 +352,64 @@ async fn someone_adding_you_while_you_are_online() {
     let added: u32 = bob.var("rv").parse().unwrap();
     assert!(added > first);
 }
+
+#[tokio::test]
+async fn msnp8_syn_is_compact() {
+    let server = friends_with_phones().await;
+    let carol = server.add_user_named("carol@example.com", "Carol", "pc").await;
+    server.put_on_list(carol, "FL", ALICE).await;
+    alice_syn(
+        &server,
+        Dialect::MSNP8,
+        "C: SYN 1 0
+         S: SYN 1 {v} 2 2
+         S: GTC A
+         S: BLP AL
+         S: PRP PHH 123%20%284567%29
+         S: LSG 0 Other%20Contacts 0
+         S: LSG 1 Friends 0
+         S: LST bob@example.com bob%40example.com 11 0
+         S: BPR PHH 1%20%28222%29%20333%204444
+         S: LST carol@example.com Carol 8
+         C: SYN 2 {v}
+         S: SYN 2 {v}
+         C: PNG
+         S: QNG",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn groups_round_trip_in_msnp8() {
+    let server = TestServer::start_with(|c| c.challenges.enabled = false).await;
+    server.add_user_named(ALICE, "Alice", "pa").await;
+    server.add_user_named(BOB, "Bob", "pb").await;
+    let mut alice = server.login(ALICE, "pa", Dialect::MSNP8).await;
+    alice
+        .transcript(
+            "C: ADG 10 Coworkers 0
+             S: ADG 10 * Coworkers 1 0
+             C: ADD 11 FL bob@example.com Bob 1
+             S: ADD 11 FL * bob@example.com Bob 1
+             C: ADD 12 AL bob@example.com Bob
+             S: ADD 12 AL * bob@example.com Bob
+             C: REG 13 1 Work 0
+             S: REG 13 * 1 Work 0
+             C: SYN 14 0
+             S: SYN 14 {v} 1 2
+             S: GTC A
+             S: BLP AL
+             S: LSG 0 Other%20Contacts 0
+             S: LSG 1 Work 0
+             S: LST bob@example.com Bob 3 1
+             C: RMG 15 1
+             S: RMG 15 * 1
+             C: SYN 16 0
+             S: SYN 16 * 1 1
+             S: GTC A
+             S: BLP AL
+             S: LSG 0 Other%20Contacts 0
+             S: LST bob@example.com Bob 3 0",
+        )
+        .await;
+}

@@ -290,3 +290,39 @@ async fn the_rest_of_the_notification_server() {
     alice.send_payload("MSG 9 N", b"hello").await;
     alice.expect_closed().await;
 }
+
+#[tokio::test]
+async fn msnp8_carries_client_capabilities_and_msnp2_does_not() {
+    let server = three_users().await;
+    let mut alice = server.login(ALICE, "pa", Dialect::MSNP8).await;
+    // Without the capabilities number (BitlBee, Twisted): accepted as 0 and echoed.
+    alice.transcript("C: CHG 9 NLN\nS: CHG 9 NLN 0").await;
+    let mut bob = server.login(BOB, "pb", Dialect::MSNP2).await;
+    bob.transcript(&format!("C: CHG 9 NLN\nS: CHG 9 NLN\nS: ILN 9 NLN {ALICE} Alice")).await;
+    alice.transcript(&format!("S: NLN NLN {BOB} Bob 0")).await;
+    alice.transcript("C: CHG 10 AWY 268435500\nS: CHG 10 AWY 268435500").await;
+    bob.transcript(&format!("S: NLN AWY {ALICE} Alice")).await;
+    let mut bob8 = server.login(BOB, "pb", Dialect::MSNP8).await;
+    bob.transcript("S: OUT OTH\nS: (closed)").await;
+    bob8.transcript(&format!("C: CHG 1 BSY 28\nS: CHG 1 BSY 28\nS: ILN 1 AWY {ALICE} Alice 268435500")).await;
+    alice.transcript(&format!("S: NLN BSY {BOB} Bob 28")).await;
+    // MSNP8 answers the draft's CHG FLN with 201 and keeps the session.
+    alice.transcript("C: CHG 11 FLN\nS: 201 11\nC: PNG\nS: QNG").await;
+}
+
+#[tokio::test]
+async fn msnp8_clients_are_challenged_too() {
+    let server = TestServer::start().await;
+    server.add_user_named(ALICE, "Alice", "pa").await;
+    let (mut alice, challenge) = challenged8(&server).await;
+    let answer = md5_hex(&[challenge.as_bytes(), b"Q1P7W2E4J9R8U3S5"]);
+    alice.send_payload("QRY 10 msmsgs@msnmsgr.com", answer.as_bytes()).await;
+    alice.transcript("S: QRY 10").await;
+}
+
+async fn challenged8(server: &TestServer) -> (common::Client, String) {
+    let mut alice = server.login(ALICE, "pa", Dialect::MSNP8).await;
+    alice.transcript("C: CHG 9 NLN 0\nS: CHG 9 NLN 0\nS: CHL 0 {chl}").await;
+    let challenge = alice.var("chl");
+    (alice, challenge)
+}

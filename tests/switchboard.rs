@@ -30,7 +30,8 @@ async fn friends() -> TestServer {
 /// Logs in and goes online, draining the ILN burst.
 async fn online(server: &TestServer, email: &str, password: &str, dialect: Dialect) -> Client {
     let mut ns = server.login(email, password, dialect).await;
-    ns.transcript("C: CHG 50 NLN\nS: CHG 50 NLN").await;
+    let caps = if dialect.client_caps { " 0" } else { "" };
+    ns.transcript(&format!("C: CHG 50 NLN\nS: CHG 50 NLN{caps}")).await;
     ns.ignore(&["ILN", "NLN", "FLN"]);
     ns
 }
@@ -252,4 +253,15 @@ async fn a_dropped_notification_connection_does_not_end_the_chat() {
     alice.send_payload("MSG 3 A", b"still here").await;
     alice.transcript("S: ACK 3").await;
     assert_eq!(bob.recv().await.payload.as_deref(), Some(&b"still here"[..]));
+}
+
+#[tokio::test]
+async fn msnp7_chats_with_msnp8() {
+    let server = friends().await;
+    let Chat { mut alice, mut bob, .. } = chat(&server, Dialect::MSNP8, Dialect::MSNP7).await;
+    alice.send_payload("MSG 3 A", HELLO).await;
+    alice.transcript("S: ACK 3").await;
+    assert_eq!(bob.recv().await.payload.as_deref(), Some(HELLO));
+    bob.send_payload("MSG 4 N", b"hi").await;
+    assert_eq!(alice.recv().await.line, format!("MSG {BOB} Bob 2"));
 }

@@ -20,6 +20,7 @@ use msnd::codec::{Frame, MsnpCodec, Reading};
 use msnd::config::Config;
 use msnd::credentials::Credentials;
 use msnd::passport::tls::CertFiles;
+use msnd::protocol::dialect::Login;
 use msnd::protocol::{url_encode, Dialect, Reply};
 use msnd::server::{Addrs, Server};
 use msnd::store::Store;
@@ -127,9 +128,13 @@ impl TestServer {
         Client::connect(self.addrs.notification).await
     }
 
-    /// A complete MD5 login the way the official client of `dialect` does it: dispatch,
-    /// hand-off, notification login, profile (and e-mail) messages.
+    /// A complete login the way the official client of `dialect` does it: dispatch,
+    /// hand-off, notification login (MD5, or Passport for MSNP8), profile (and e-mail)
+    /// messages.
     pub async fn login(&self, email: &str, password: &str, dialect: Dialect) -> Client {
+        if dialect.login == Login::Twn {
+            return self.login_msnp8(email, password).await;
+        }
         let offer = ver_offer(dialect);
         let mut ds = self.dispatch().await;
         ds.transcript(&format!(
