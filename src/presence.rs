@@ -85,9 +85,11 @@ impl<E> SessionHandle<E> {
 #[derive(Debug)]
 struct Entry {
     session: SessionHandle,
-    /// `None` until the first CHG.
+    /// `None` until the first CHG (of this login, or of the one it replaced).
     shown: Option<Arc<Shown>>,
     privacy: Arc<Privacy>,
+    /// Who has this account on their FL (its RL): who may be told of its presence.
+    watchers: HashSet<UserId>,
     /// `IMS OFF` turns switchboard invitations away.
     accepting: bool,
 }
@@ -97,44 +99,121 @@ impl Entry {
     fn seen_by(&self, viewer: UserId) -> Option<&Arc<Shown>> {
         self.shown.as_ref().filter(|s| s.status.is_visible() && self.privacy.allows(viewer))
     }
+
+    fn is_visible(&self) -> bool {
+        self.shown.as_ref().is_some_and(|s| s.status.is_visible())
+    }
+    /// The watchers this account's privacy settings let see it.
+    fn allowed_watchers(&self) -> Vec<UserId> {
+        self.watchers.iter().copied().filter(|&w| self.privacy.allows(w)).collect()
+    }
 }
 
-/// The registry of online sessions. Cloning is an `Arc` bump.
+/// The registry of online sessions. Cloning is an `Arc` bump. All presence fan-out
+/// happens here, under one lock, so what a watcher is told always matches the registry.
 #[derive(Debug, Clone, Default)]
 pub struct Presence(Arc<Mutex<HashMap<UserId, Entry>>>);
 
 impl Presence {
-    /// Registers `session` as the account's one notification session, not yet shown
-    /// online; an older session of the account is told [`Event::LoggedInElsewhere`].
-    pub fn sign_in(&self, id: UserId, session: SessionHandle, privacy: Arc<Privacy>) {
-        let older = self.lock().insert(id, Entry { session, shown: None, privacy, accepting: true });
-        if let Some(older) = older {
-            older.session.deliver(Event::LoggedInElsewhere);
-        }
-    }
-
-    /// Removes the account if `conn` is still its session (a kicked session must not
-    /// remove the login that replaced it); tells whether it did.
-    pub fn sign_out(&self, id: UserId, conn: ConnId) -> bool {
+    /// Registers `session` as the account's one notification session. An older session
+    /// of the account is told [`Event::LoggedInElsewhere`]; the new one inherits how the
+    /// account was shown, so watchers see no flicker, and who may see it until
+    /// [`Presence::set_lists`] says otherwise. A new login is shown to nobody.
+    pub fn sign_in(&self, id: UserId, session: SessionHandle) {
         let mut online = self.lock();
-        let current = online.get(&id).is_some_and(|e| e.session.conn == conn);
-        if current {
-            online.remove(&id);
-        }
-        current
+        let entry = match online.remove(&id) {
+            Some(older) => {
+                older.session.deliver(Event::LoggedInElsewhere);
+                Entry { session, ..older }
+            }
+            None => Entry {
+                session,
+                shown: None,
+                privacy: Arc::new(Privacy { blp: Blp::Block, allow: HashSet::new(), block: HashSet::new() }),
+                watchers: HashSet::new(),
+                accepting: true,
+            },
+        };
+        online.insert(id, entry);
     }
 
-    /// Sets how the account is shown (after CHG, REA).
-    pub fn show(&self, id: UserId, conn: ConnId, shown: Arc<Shown>) {
-        if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
-            entry.shown = Some(shown);
-        }
-    }
-
-    /// Replaces the account's privacy settings (after ADD/REM AL/BL, BLP).
-    pub fn set_privacy(&self, id: UserId, conn: ConnId, privacy: Arc<Privacy>) {
+    /// Takes the account's privacy settings and reverse list from the database. Watchers
+    /// are added to those already known (an ADD that raced the login stays counted; a
+    /// watcher too many is harmless, its session drops news of non-contacts).
+    pub fn set_lists(
+        &self,
+        id: UserId,
+        conn: ConnId,
+        privacy: Arc<Privacy>,
+        watchers: impl IntoIterator<Item = UserId>,
+    ) {
         if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
             entry.privacy = privacy;
+            entry.watchers.extend(watchers);
+        }
+    }
+
+    /// Signs the account out if `conn` is still its session (a kicked session must not
+    /// remove the login that replaced it). Watchers who saw it online are told `FLN`.
+    pub fn sign_out(&self, id: UserId, conn: ConnId) {
+        let mut online = self.lock();
+        if !online.get(&id).is_some_and(|e| e.session.conn == conn) {
+            return;
+        }
+        let gone = online.remove(&id).expect("checked just above");
+        if let Some(shown) = gone.shown.as_ref().filter(|s| s.status.is_visible()) {
+            let event = Event::Offline { id, email: shown.email.clone() };
+            deliver_locked(&online, gone.allowed_watchers(), &event);
+        }
+    }
+
+    /// Shows the account with a new status, name or capabilities: allowed watchers get
+    /// `NLN`, or `FLN` when it goes from visible to hidden. Ignored from a session that
+    /// has been replaced.
+    pub fn publish(&self, id: UserId, conn: ConnId, shown: Arc<Shown>) {
+        let mut online = self.lock();
+        let Some(entry) = online.get_mut(&id).filter(|e| e.session.conn == conn) else { return };
+        let was_visible = entry.is_visible();
+        entry.shown = Some(shown.clone());
+        let event = if shown.status.is_visible() {
+            Event::Online(shown)
+        } else if was_visible {
+            Event::Offline { id, email: shown.email.clone() }
+        } else {
+            return;
+        };
+        let watchers = entry.allowed_watchers();
+        deliver_locked(&online, watchers, &event);
+    }
+
+    /// Replaces the account's privacy settings (after ADD/REM AL/BL, BLP); watchers whose
+    /// permission changed see it appear (`NLN`) or vanish (`FLN`) at once.
+    pub fn set_privacy(&self, id: UserId, conn: ConnId, privacy: Arc<Privacy>) {
+        let mut online = self.lock();
+        let Some(entry) = online.get_mut(&id).filter(|e| e.session.conn == conn) else { return };
+        let before = std::mem::replace(&mut entry.privacy, privacy);
+        let Some(shown) = entry.shown.clone().filter(|s| s.status.is_visible()) else { return };
+        let (mut shown_to, mut hidden_from) = (Vec::new(), Vec::new());
+        for &w in &entry.watchers {
+            match (before.allows(w), entry.privacy.allows(w)) {
+                (false, true) => shown_to.push(w),
+                (true, false) => hidden_from.push(w),
+                _ => {}
+            }
+        }
+        let offline = Event::Offline { id, email: shown.email.clone() };
+        deliver_locked(&online, shown_to, &Event::Online(shown));
+        deliver_locked(&online, hidden_from, &offline);
+    }
+
+    /// Records that `watcher` put `owner` on (or took it off) their FL.
+    pub fn watch(&self, owner: UserId, watcher: UserId, watching: bool) {
+        if let Some(entry) = self.lock().get_mut(&owner) {
+            if watching {
+                entry.watchers.insert(watcher);
+            } else {
+                entry.watchers.remove(&watcher);
+            }
         }
     }
 
@@ -160,12 +239,7 @@ impl Presence {
 
     /// Delivers `event` to each of `to` that is online.
     pub fn deliver(&self, to: impl IntoIterator<Item = UserId>, event: &Event) {
-        let online = self.lock();
-        for id in to {
-            if let Some(entry) = online.get(&id) {
-                entry.session.deliver(event.clone());
-            }
-        }
+        deliver_locked(&self.lock(), to, event);
     }
 
     /// Number of accounts online.
@@ -180,6 +254,14 @@ impl Presence {
     fn lock(&self) -> MutexGuard<'_, HashMap<UserId, Entry>> {
         // Every change is one statement under the lock, so a poisoned map is still whole.
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn deliver_locked(online: &HashMap<UserId, Entry>, to: impl IntoIterator<Item = UserId>, event: &Event) {
+    for id in to {
+        if let Some(entry) = online.get(&id) {
+            entry.session.deliver(event.clone());
+        }
     }
 }
 
@@ -205,37 +287,65 @@ mod tests {
         Arc::new(Shown { id, email, name: "x".into(), status, caps: 0 })
     }
 
-    #[test]
-    fn a_second_login_kicks_the_first_and_survives_its_sign_out() {
+    /// Account 1, watched by accounts 2, 3 and 4 (all online), with `privacy`.
+    fn watched(privacy: Arc<Privacy>) -> (Presence, Vec<mpsc::Receiver<Event>>) {
         let presence = Presence::default();
-        let (first, mut first_rx) = session(1, 4);
-        let (second, _second_rx) = session(2, 4);
-        presence.sign_in(7, first, privacy(Blp::Allow, &[], &[]));
-        presence.sign_in(7, second, privacy(Blp::Allow, &[], &[]));
-        assert_eq!(first_rx.try_recv().unwrap(), Event::LoggedInElsewhere);
-        assert!(!presence.sign_out(7, 1));
-        assert_eq!(presence.len(), 1);
-        assert!(presence.sign_out(7, 2));
-        assert!(presence.is_empty());
+        let mut inboxes = Vec::new();
+        for id in 1..=4 {
+            let (handle, rx) = session(id as ConnId, 8);
+            presence.sign_in(id, handle);
+            inboxes.push(rx);
+        }
+        presence.set_lists(1, 1, privacy, [2, 3, 4]);
+        (presence, inboxes)
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Event>) -> Vec<Event> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
     }
 
     #[test]
-    fn visibility_follows_status_and_privacy() {
-        let presence = Presence::default();
-        let (handle, _rx) = session(1, 4);
-        presence.sign_in(1, handle, privacy(Blp::Allow, &[], &[3]));
-        assert!(presence.seen_by([1], 2).is_empty(), "not shown before the first CHG");
-        presence.show(1, 1, shown(1, Status::Away));
+    fn a_second_login_kicks_the_first_and_inherits_its_state() {
+        let (presence, mut inboxes) = watched(privacy(Blp::Allow, &[], &[]));
+        presence.publish(1, 1, shown(1, Status::Online));
+        let (second, _second_rx) = session(10, 4);
+        presence.sign_in(1, second);
+        assert_eq!(drain(&mut inboxes[0]), vec![Event::LoggedInElsewhere]);
+        assert_eq!(presence.seen_by([1], 2).len(), 1, "still shown, no flicker");
+        presence.sign_out(1, 1);
+        assert_eq!(presence.len(), 4, "the old session cannot sign the new one out");
+        presence.publish(1, 1, shown(1, Status::Away));
+        assert_eq!(presence.seen_by([1], 2)[0].status, Status::Online, "nor publish for it");
+        drain(&mut inboxes[1]);
+        presence.sign_out(1, 10);
+        assert_eq!(presence.len(), 3);
+        assert!(matches!(drain(&mut inboxes[1])[..], [Event::Offline { id: 1, .. }]), "FLN when it ends");
+    }
+
+    #[test]
+    fn fan_out_follows_status_and_privacy() {
+        let (presence, mut inboxes) = watched(privacy(Blp::Allow, &[], &[3]));
+        presence.publish(1, 1, shown(1, Status::Hidden));
+        assert!(drain(&mut inboxes[1]).is_empty(), "hidden from the start: nothing to say");
+        presence.publish(1, 1, shown(1, Status::Away));
+        assert!(matches!(drain(&mut inboxes[1])[..], [Event::Online(_)]));
+        assert!(drain(&mut inboxes[2]).is_empty(), "blocked: told nothing");
+        drain(&mut inboxes[3]);
         assert_eq!(presence.seen_by([1, 99], 2).len(), 1);
-        assert!(presence.seen_by([1], 3).is_empty(), "blocked");
-        presence.set_privacy(1, 1, privacy(Blp::Block, &[2], &[]));
-        assert_eq!(presence.seen_by([1], 2).len(), 1, "allowed explicitly");
-        assert!(presence.seen_by([1], 4).is_empty(), "BLP BL hides from the rest");
+        assert!(presence.seen_by([1], 3).is_empty());
+        presence.set_privacy(1, 1, privacy(Blp::Block, &[2, 3], &[]));
+        assert!(drain(&mut inboxes[1]).is_empty(), "still allowed: no news");
+        assert!(matches!(drain(&mut inboxes[2])[..], [Event::Online(_)]), "newly allowed");
+        assert!(matches!(drain(&mut inboxes[3])[..], [Event::Offline { .. }]), "BLP BL hides from the rest");
         assert!(presence.may_invite(1, 2) && !presence.may_invite(1, 4));
         presence.set_accepting(1, 1, false);
         assert!(!presence.may_invite(1, 2), "IMS OFF");
-        presence.show(1, 1, shown(1, Status::Hidden));
+        presence.publish(1, 1, shown(1, Status::Hidden));
+        assert!(matches!(drain(&mut inboxes[1])[..], [Event::Offline { .. }]));
         assert!(presence.seen_by([1], 2).is_empty(), "hidden");
+        presence.watch(1, 2, false);
+        presence.publish(1, 1, shown(1, Status::Online));
+        assert!(drain(&mut inboxes[1]).is_empty(), "no longer watching");
     }
 
     #[test]

@@ -70,9 +70,9 @@ async fn hidden_users_look_offline_but_still_watch() {
     let mut alice = server.login(ALICE, "pa", Dialect::MSNP5).await;
     alice.transcript("C: CHG 1 NLN\nS: CHG 1 NLN").await;
     let mut bob = server.login(BOB, "pb", Dialect::MSNP7).await;
-    // Hidden from the start: no NLN for Alice, but Bob gets her ILN.
+    // Hidden from the start: Alice hears nothing, but Bob gets her ILN.
     bob.transcript(&format!("C: CHG 1 HDN\nS: CHG 1 HDN\nS: ILN 1 NLN {ALICE} Alice")).await;
-    alice.transcript(&format!("S: FLN {BOB}")).await;
+    alice.expect_silence(QUIET).await;
     alice.transcript("C: CHG 2 BRB\nS: CHG 2 BRB").await;
     bob.transcript(&format!("S: NLN BRB {ALICE} Alice")).await;
     bob.transcript("C: CHG 2 NLN\nS: CHG 2 NLN").await;
@@ -325,4 +325,19 @@ async fn challenged8(server: &TestServer) -> (common::Client, String) {
     alice.transcript("C: CHG 9 NLN 0\nS: CHG 9 NLN 0\nS: CHL 0 {chl}").await;
     let challenge = alice.var("chl");
     (alice, challenge)
+}
+
+#[tokio::test]
+async fn a_replacing_login_that_drops_before_its_first_chg_still_signs_out() {
+    let server = three_users().await;
+    let mut alice = server.login(ALICE, "pa", Dialect::MSNP7).await;
+    alice.transcript("C: CHG 1 NLN\nS: CHG 1 NLN").await;
+    let mut bob = server.login(BOB, "pb", Dialect::MSNP6).await;
+    bob.transcript(&format!("C: CHG 1 NLN\nS: CHG 1 NLN\nS: ILN 1 NLN {ALICE} Alice")).await;
+    alice.transcript(&format!("S: NLN NLN {BOB} Bob")).await;
+    let bob_again = server.login(BOB, "pb", Dialect::MSNP7).await;
+    bob.transcript("S: OUT OTH\nS: (closed)").await;
+    alice.expect_silence(QUIET).await;
+    drop(bob_again);
+    alice.transcript(&format!("S: FLN {BOB}")).await;
 }

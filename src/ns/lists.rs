@@ -109,7 +109,6 @@ impl Online {
     ) -> Result<Outcome, ProtocolError> {
         self.check_list_args(list, group)?;
         check_friendly_name(&name)?;
-        let before = self.lists.privacy();
         let limit = self.shared.config.limits.max_list_entries;
         let added = self
             .shared
@@ -131,7 +130,7 @@ impl Online {
             replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
         }
         if list != List::Forward {
-            self.privacy_changed(before, [added.contact]);
+            self.privacy_changed();
         }
         Ok(Outcome::replies(replies))
     }
@@ -149,6 +148,7 @@ impl Online {
             name: self.user.friendly_name.clone(),
             version,
         };
+        self.shared.presence.watch(contact, self.user.id, true);
         self.shared.presence.deliver([contact], &event);
     }
 
@@ -161,7 +161,6 @@ impl Online {
         group: Option<GroupId>,
     ) -> Result<Outcome, ProtocolError> {
         self.check_list_args(list, group)?;
-        let before = self.lists.privacy();
         let removed = self
             .shared
             .store
@@ -178,11 +177,12 @@ impl Online {
                 self.lists.advance(version);
             } else {
                 let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
+                self.shared.presence.watch(removed.contact, self.user.id, false);
                 self.shared.presence.deliver([removed.contact], &event);
             }
         }
         if list != List::Forward {
-            self.privacy_changed(before, [removed.contact]);
+            self.privacy_changed();
         }
         let mut reply = Reply::to("REM", tr).arg(list).arg(removed.version).arg(&email);
         if let Some(group) = group {
@@ -245,11 +245,9 @@ impl Online {
     /// `BLP tr AL|BL` → `BLP tr ver AL|BL`; `218` if unchanged. Watchers are re-checked.
     pub(super) async fn blp(&mut self, tr: TrId, value: Blp) -> Result<Outcome, ProtocolError> {
         let version = self.shared.store.set_blp(self.user.id, value).await.map_err(list_error)?;
-        let before = self.lists.privacy();
         self.lists.blp = value;
         self.lists.advance(version);
-        let watchers: Vec<UserId> = self.lists.on(List::Reverse).collect();
-        self.privacy_changed(before, watchers);
+        self.privacy_changed();
         Ok(Outcome::reply(Reply::to("BLP", tr).arg(version).arg(value)))
     }
 
@@ -308,23 +306,10 @@ impl Online {
         }))
     }
 
-    /// Publishes my new privacy settings and shows or hides me to the `affected` watchers
-    /// whose permission changed.
-    fn privacy_changed(&mut self, before: Privacy, affected: impl IntoIterator<Item = UserId>) {
-        let after = self.lists.privacy();
-        let presence = &self.shared.presence;
-        let changed: Vec<(UserId, bool)> = affected
-            .into_iter()
-            .filter(|&id| self.lists.contains(id, List::Reverse) && before.allows(id) != after.allows(id))
-            .map(|id| (id, after.allows(id)))
-            .collect();
-        presence.set_privacy(self.user.id, self.conn, Arc::new(after));
-        if let Some(shown) = self.shown().filter(|s| s.status.is_visible()) {
-            let (now_allowed, now_denied): (Vec<_>, Vec<_>) =
-                changed.into_iter().partition(|(_, allowed)| *allowed);
-            presence.deliver(now_allowed.into_iter().map(|(id, _)| id), &Event::Online(shown));
-            presence.deliver(now_denied.into_iter().map(|(id, _)| id), &self.offline_event());
-        }
+    /// Publishes my new privacy settings; the registry shows or hides me to the
+    /// watchers whose permission changed.
+    fn privacy_changed(&self) {
+        self.shared.presence.set_privacy(self.user.id, self.conn, Arc::new(self.lists.privacy()));
     }
 }
 

@@ -13,6 +13,7 @@ use crate::credentials::{md5_hex, md5_response_matches, random_token};
 use crate::passport;
 use crate::protocol::command::AuthStep;
 use crate::protocol::dialect::{negotiate, Login, Negotiated};
+use crate::protocol::lists::List;
 use crate::protocol::render::{self, Profile};
 use crate::protocol::{Dialect, Email, ProtocolError, Reply, TrId};
 use crate::server::Shared;
@@ -176,9 +177,20 @@ impl Ns {
         user: User,
         mspauth: &str,
     ) -> Result<Outcome, ProtocolError> {
-        let summary = self.shared.store.lists_summary(user.id).await.map_err(internal)?;
+        // Registered before the lists are read, so news that races the login is queued
+        // in this session's mailbox rather than lost.
+        let presence = &self.shared.presence;
+        presence.sign_in(user.id, self.session.clone());
+        let summary = match self.shared.store.lists_summary(user.id).await {
+            Ok(summary) => summary,
+            Err(e) => {
+                presence.sign_out(user.id, self.session.conn);
+                return Err(internal(e));
+            }
+        };
         let lists = Lists::from(summary);
-        self.shared.presence.sign_in(user.id, self.session.clone(), Arc::new(lists.privacy()));
+        let watchers: Vec<_> = lists.on(List::Reverse).collect();
+        presence.set_lists(user.id, self.session.conn, Arc::new(lists.privacy()), watchers);
         let profile = Profile {
             login_time: unix_now(),
             email: &user.email,

@@ -11,7 +11,6 @@ use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
 use crate::protocol::lists::{List, Status};
 use crate::protocol::{render, ProtocolError, Reply, TrId};
-use crate::store::UserId;
 
 impl Online {
     /// `CHG tr status {caps}`. The first one also lists who is online (`ILN`) and, from
@@ -29,15 +28,14 @@ impl Online {
             Err(error) => return Err(error),
         };
         let first = self.status.is_none();
-        let was_visible = self.status.is_some_and(Status::is_visible);
         self.status = Some(new);
         if self.dialect.client_caps {
             self.caps = caps.unwrap_or(0);
         }
         let mut replies = vec![render::chg(tr, &self.dialect, status, self.caps)];
-        self.publish(was_visible || first);
+        self.publish();
         if first {
-            let contacts: Vec<UserId> = self.lists.on(List::Forward).collect();
+            let contacts: Vec<_> = self.lists.on(List::Forward).collect();
             let seen = self.shared.presence.seen_by(contacts, self.user.id);
             replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
             let challenges = &self.shared.config.challenges;
@@ -50,21 +48,13 @@ impl Online {
 
     /// After my friendly name changed: watchers see the new one at once.
     pub(super) fn name_changed(&mut self) {
-        if self.status.is_some() {
-            self.publish(false);
-        }
+        self.publish();
     }
 
-    /// Registers how I am shown and tells my watchers: `NLN` if visible, else `FLN` if
-    /// they may have seen me online (`hide`).
-    fn publish(&mut self, hide: bool) {
-        let Some(shown) = self.shown() else { return };
-        self.shared.presence.show(self.user.id, self.conn, shown.clone());
-        let watchers = self.allowed_watchers();
-        if shown.status.is_visible() {
-            self.shared.presence.deliver(watchers, &Event::Online(shown));
-        } else if hide {
-            self.shared.presence.deliver(watchers, &self.offline_event());
+    /// Tells the registry, and through it my watchers, how I am shown now.
+    fn publish(&self) {
+        if let Some(shown) = self.shown() {
+            self.shared.presence.publish(self.user.id, self.conn, shown);
         }
     }
 
@@ -79,42 +69,28 @@ impl Online {
         }))
     }
 
-    pub(super) fn offline_event(&self) -> Event {
-        Event::Offline { id: self.user.id, email: self.user.email.clone() }
-    }
-
-    /// Those with me on their FL whom I allow to see me.
-    fn allowed_watchers(&self) -> Vec<UserId> {
-        let privacy = self.lists.privacy();
-        self.lists.on(List::Reverse).filter(|&id| privacy.allows(id)).collect()
-    }
-
     /// Renders another session's news in my dialect; `None` if it does not concern me
-    /// (any more).
+    /// (any more), or concerns presence before my first CHG (whose ILN burst covers it).
     pub(super) fn contact_event(&mut self, event: Event) -> Option<Reply> {
+        let watching = |id| self.status.is_some() && self.lists.contains(id, List::Forward);
         match event {
-            Event::Online(shown) => {
-                let watching = self.lists.contains(shown.id, List::Forward);
-                watching.then(|| render::nln(&self.dialect, &shown))
-            }
-            Event::Offline { id, email } => {
-                self.lists.contains(id, List::Forward).then(|| Reply::new("FLN").arg(email))
-            }
+            Event::Online(shown) => watching(shown.id).then(|| render::nln(&self.dialect, &shown)),
+            Event::Offline { id, email } => watching(id).then(|| Reply::new("FLN").arg(email)),
             Event::AddedBy { id, email, name, version } => {
                 self.lists.set(id, &email, List::Reverse, true);
                 self.lists.advance(version);
-                let name = crate::protocol::url_encode(&name);
-                Some(Reply::to("ADD", TrId(0)).arg(List::Reverse).arg(version).arg(email).arg(name))
+                Some(render::reverse_list_added(version, &email, &name))
             }
             Event::RemovedBy { id, email, version } => {
                 self.lists.set(id, &email, List::Reverse, false);
                 self.lists.advance(version);
-                Some(Reply::to("REM", TrId(0)).arg(List::Reverse).arg(version).arg(email))
+                Some(render::reverse_list_removed(version, &email))
             }
             Event::PropertyChanged { id, email, property, value, version } => {
                 self.lists.advance(version);
-                let watching = self.lists.contains(id, List::Forward);
-                watching.then(|| render::bpr(version, &email, property, value.as_deref()))
+                let on_forward_list = self.lists.contains(id, List::Forward);
+                render::bpr(&self.dialect, version, &email, property, value.as_deref())
+                    .filter(|_| on_forward_list)
             }
             Event::Ring { session, cookie, caller, caller_name } => {
                 Some(self.rng(session, &cookie, &caller, &caller_name))
@@ -125,16 +101,10 @@ impl Online {
 }
 
 impl Drop for Online {
-    /// Signs out on every way a session ends: watchers who saw me online get `FLN`,
+    /// Signs out on every way a session ends (watchers who saw me online get `FLN`),
     /// unless a newer login of mine has already taken my place.
     fn drop(&mut self) {
-        let presence = &self.shared.presence;
-        if !presence.sign_out(self.user.id, self.conn) {
-            return;
-        }
-        if self.status.is_some_and(Status::is_visible) {
-            presence.deliver(self.allowed_watchers(), &self.offline_event());
-        }
+        self.shared.presence.sign_out(self.user.id, self.conn);
         debug!(user = %self.user.email, version = %self.dialect, "signed out");
     }
 }

@@ -132,12 +132,15 @@ fn compact_syn(tr: TrId, snap: &Snapshot) -> Vec<Reply> {
     for contact in &snap.contacts {
         let mut line =
             Reply::new("LST").arg(&contact.email).arg(url_encode(&contact.name)).arg(contact.lists.0);
-        if contact.lists.contains(List::Forward) {
+        let on_forward_list = contact.lists.contains(List::Forward);
+        if on_forward_list {
             line = line.arg(group_list(contact));
         }
         lines.push(line);
-        for (prop, value) in set(&contact.properties, &Property::SHARED) {
-            lines.push(Reply::new("BPR").arg(prop).arg(value));
+        if on_forward_list {
+            for (prop, value) in set(&contact.properties, &Property::SHARED) {
+                lines.push(Reply::new("BPR").arg(prop).arg(value));
+            }
         }
     }
     lines
@@ -218,9 +221,21 @@ fn with_value(reply: Reply, value: Option<String>) -> Reply {
     }
 }
 
-/// `BPR ver handle prop {value}`: a contact's property changed (outside SYN).
-pub fn bpr(version: u32, email: &Email, prop: Property, value: Option<&str>) -> Reply {
-    with_value(Reply::new("BPR").arg(version).arg(email).arg(prop), value.map(url_encode))
+/// `BPR ver handle prop {value}`: a contact's property changed (outside SYN). Only
+/// from MSNP5, which has properties.
+pub fn bpr(d: &Dialect, version: u32, email: &Email, prop: Property, value: Option<&str>) -> Option<Reply> {
+    d.properties
+        .then(|| with_value(Reply::new("BPR").arg(version).arg(email).arg(prop), value.map(url_encode)))
+}
+
+/// `ADD 0 RL ver handle name`: someone put me on their FL.
+pub fn reverse_list_added(version: u32, email: &Email, name: &str) -> Reply {
+    Reply::to("ADD", TrId(0)).arg(List::Reverse).arg(version).arg(email).arg(url_encode(name))
+}
+
+/// `REM 0 RL ver handle`: someone took me off their FL.
+pub fn reverse_list_removed(version: u32, email: &Email) -> Reply {
+    Reply::to("REM", TrId(0)).arg(List::Reverse).arg(version).arg(email)
 }
 
 /// `ILN tr status handle name {caps}`: a contact's presence at login or ADD.
