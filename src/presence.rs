@@ -157,7 +157,7 @@ impl Presence {
     /// remove the login that replaced it). Watchers who saw it online are told `FLN`.
     pub fn sign_out(&self, id: UserId, conn: ConnId) {
         let mut online = self.lock();
-        if !online.get(&id).is_some_and(|e| e.session.conn == conn) {
+        if online.get(&id).is_none_or(|e| e.session.conn != conn) {
             return;
         }
         let gone = online.remove(&id).expect("checked just above");
