@@ -11,6 +11,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::credentials::Credentials;
+use crate::protocol::lists::{is_valid_friendly_name, MAX_FRIENDLY_NAME_CHARS};
 use crate::protocol::Email;
 use crate::store::{Store, StoreError};
 
@@ -81,9 +82,6 @@ pub enum UserCommand {
         contacts: Option<usize>,
     },
 }
-
-/// Longest friendly name the official clients let a user type, in characters.
-const MAX_FRIENDLY_NAME_CHARS: usize = 129;
 
 /// Runs one command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -239,11 +237,8 @@ fn parse_email(email: &str) -> anyhow::Result<Email> {
 }
 
 fn check_friendly_name(name: &str) -> anyhow::Result<()> {
-    if name.trim().is_empty() || name.chars().any(char::is_control) {
-        bail!("the friendly name must be printable and not empty");
-    }
-    if name.chars().count() > MAX_FRIENDLY_NAME_CHARS {
-        bail!("the friendly name is longer than {MAX_FRIENDLY_NAME_CHARS} characters");
+    if !is_valid_friendly_name(name) {
+        bail!("the friendly name must be 1 to {MAX_FRIENDLY_NAME_CHARS} printable characters");
     }
     Ok(())
 }

@@ -225,6 +225,10 @@ impl Config {
             (self.switchboard.max_participants >= 2, "switchboard.max_participants must be at least 2"),
             (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),
             (self.challenges.timeout_secs >= 1, "challenges.timeout_secs must be at least 1"),
+            (
+                self.challenges.interval_secs > self.challenges.timeout_secs,
+                "challenges.interval_secs must be longer than challenges.timeout_secs",
+            ),
             (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),
         ];
         let problem = checks.iter().find(|(ok, _)| !ok).map(|(_, m)| *m).or(self.passport.problem());

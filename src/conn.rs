@@ -198,7 +198,7 @@ async fn write(framed: &mut Framed<TcpStream, MsnpCodec>, replies: Vec<Reply>) -
 
 /// Hides secrets in a wire-log line: the answer of `USR .. S`, switchboard cookies.
 pub fn redact(line: &str) -> Cow<'_, str> {
-    let tokens: Vec<&str> = line.split(' ').collect();
+    let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
     let secret_at = match tokens.as_slice() {
         ["USR", _, _, "S", _, ..] => Some(4),
         ["USR", _, _, _] | ["ANS", _, _, _, ..] => Some(3),

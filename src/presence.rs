@@ -231,6 +231,11 @@ impl Presence {
         self.lock().get(&callee).is_some_and(|e| e.accepting && e.seen_by(caller).is_some())
     }
 
+    /// Whether the account is online and not hidden.
+    pub fn is_visible(&self, id: UserId) -> bool {
+        self.lock().get(&id).is_some_and(Entry::is_visible)
+    }
+
     /// How `viewer` sees each of `owners` that is online, visible and allows it.
     pub fn seen_by(&self, owners: impl IntoIterator<Item = UserId>, viewer: UserId) -> Vec<Arc<Shown>> {
         let online = self.lock();

@@ -151,7 +151,7 @@ impl Server {
             tracker.spawn(accept.run());
         }
         shutdown.cancelled().await;
-        info!(sessions = self.shared.presence.len(), "shutting down");
+        info!(sessions = self.shared.presence.len(), chats = self.shared.switchboards.len(), "shutting down");
         tracker.close();
         tracker.wait().await;
         self.shared.store.close().await;

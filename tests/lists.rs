@@ -229,10 +229,18 @@ async fn groups_round_trip_in_msnp7() {
              S: ADD 13 FL * bob@example.com Bob 0
              C: ADD 14 FL bob@example.com Bob 0
              S: 215 14
+             C: ADD 140 AL bob@example.com bob%40example.com
+             S: ADD 140 AL * bob@example.com bob%40example.com
              C: ADD 15 FL bob@example.com Bob 7
              S: 224 15
              C: LST 16 FL
              S: LST 16 FL * 1 1 bob@example.com Bob 0,1
+             C: REM 160 FL bob@example.com 0
+             S: REM 160 FL * bob@example.com 0
+             C: ADD 161 FL bob@example.com Bob
+             S: ADD 161 FL * bob@example.com Bob
+             C: LST 162 FL
+             S: LST 162 FL * 1 1 bob@example.com Bob 0,1
              C: REM 17 FL bob@example.com 1
              S: REM 17 FL * bob@example.com 1
              C: REM 18 FL bob@example.com 1

@@ -181,6 +181,9 @@ async fn offline_hidden_and_blocking_callees_all_look_offline() {
     alice.transcript(&format!("C: CAL 6 {BOB}\nS: 217 6")).await;
     // A hidden user cannot open a switchboard at all.
     carol_ns.transcript("C: XFR 53 SB\nS: 913 53\nC: XFR 54 NS\nS: 201 54").await;
+    // Nor invite anyone from a chat opened before hiding: the RNG would give them away.
+    alice_ns.transcript("C: CHG 55 HDN\nS: CHG 55 HDN").await;
+    alice.transcript(&format!("C: CAL 7 {CAROL}\nS: 913 7")).await;
 }
 
 #[tokio::test]

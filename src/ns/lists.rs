@@ -10,7 +10,7 @@ use tracing::info;
 use super::{internal, Online};
 use crate::conn::Outcome;
 use crate::presence::{Event, Privacy};
-use crate::protocol::lists::{Blp, GroupId, Gtc, List, ListSet, Property, MAX_FRIENDLY_NAME_CHARS};
+use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, ListSet, Property};
 use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
 use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
 use crate::store::{ContactBits, ListError, ListsSummary, UserId};
@@ -110,10 +110,15 @@ impl Online {
         self.check_list_args(list, group)?;
         check_friendly_name(&name)?;
         let limit = self.shared.config.limits.max_list_entries;
+        // From MSNP7 every FL entry is in a group; a missing one means "Other Contacts".
+        let in_group = match group {
+            None if list == List::Forward && self.dialect.groups => Some(0),
+            given => given,
+        };
         let added = self
             .shared
             .store
-            .add_to_list(self.user.id, list, &email, &name, group, limit)
+            .add_to_list(self.user.id, list, &email, &name, in_group, limit)
             .await
             .map_err(list_error)?;
         self.lists.set(added.contact, &email, list, true);
@@ -315,8 +320,7 @@ impl Online {
 
 /// A friendly or contact name: 1 to 129 printable characters.
 fn check_friendly_name(name: &str) -> Result<(), ProtocolError> {
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_FRIENDLY_NAME_CHARS || name.chars().any(char::is_control) {
+    if !is_valid_friendly_name(name) {
         return Err(ProtocolError::InvalidFriendlyName);
     }
     Ok(())

@@ -179,6 +179,14 @@ pub const MAX_GROUP_NAME_BYTES: usize = 61;
 /// Longest friendly name the official clients accept, in characters.
 pub const MAX_FRIENDLY_NAME_CHARS: usize = 129;
 
+/// Whether `name` can be a friendly (or contact) name: 1 to 129 printable characters, not
+/// all blank.
+pub fn is_valid_friendly_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.chars().count() <= MAX_FRIENDLY_NAME_CHARS
+        && !name.chars().any(char::is_control)
+}
+
 /// An online status, as set with CHG and shown with ILN/NLN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -45,11 +45,6 @@ impl Reply {
         self
     }
 
-    /// The command name (first token).
-    pub fn command(&self) -> &str {
-        self.line.split(' ').next().unwrap_or_default()
-    }
-
     /// Writes the wire form: line, byte count if any, CRLF, payload.
     pub fn encode(&self, dst: &mut BytesMut) {
         let payload = self.payload.as_deref().unwrap_or_default();
@@ -93,6 +88,5 @@ mod tests {
         let msg = Reply::new("MSG").arg("Hotmail").arg("Hotmail").payload("héllo");
         assert_eq!(wire(&msg), "MSG Hotmail Hotmail 6\r\nhéllo".as_bytes());
         assert_eq!(msg.to_string(), "MSG Hotmail Hotmail 6");
-        assert_eq!(msg.command(), "MSG");
     }
 }

@@ -94,6 +94,10 @@ impl Sb {
         if boards.involves(*session, user.id) {
             return Err(ProtocolError::AlreadyThere);
         }
+        // An invitation would give a hidden caller away.
+        if !self.shared.presence.is_visible(me.user) {
+            return Err(ProtocolError::NotAllowedWhenHidden);
+        }
         if !self.shared.presence.may_invite(user.id, me.user) {
             return Err(ProtocolError::NotAccepting);
         }

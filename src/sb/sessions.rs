@@ -2,7 +2,7 @@
 //! to one account (and, for an invitation, one session), single-use and short-lived. A
 //! session lives while it has participants.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -62,8 +62,20 @@ pub enum InviteError {
 #[derive(Debug, Default)]
 struct Session {
     participants: Vec<Participant>,
-    /// Invited and not yet joined.
-    invited: HashSet<UserId>,
+    /// Invited and not yet joined, until their cookie expires.
+    invited: HashMap<UserId, Instant>,
+}
+
+impl Session {
+    /// Forgets invitations whose cookie has expired (the invitee never came).
+    fn expire_invitations(&mut self) {
+        let now = Instant::now();
+        self.invited.retain(|_, expires| *expires > now);
+    }
+
+    fn involves(&self, user: UserId) -> bool {
+        self.invited.contains_key(&user) || self.participants.iter().any(|p| p.user == user)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -116,7 +128,7 @@ impl Switchboards {
             }
         };
         let me = Participant { user: cookie.user, email: cookie.email, name: cookie.name, handle };
-        inner.sessions.insert(id, Session { participants: vec![me.clone()], invited: HashSet::new() });
+        inner.sessions.insert(id, Session { participants: vec![me.clone()], invited: HashMap::new() });
         Some((id, me))
     }
 
@@ -130,13 +142,14 @@ impl Switchboards {
     ) -> Result<String, InviteError> {
         let mut inner = self.lock();
         let s = inner.sessions.get_mut(&session).expect("a participant's session exists while it is in it");
-        if s.invited.contains(&user) || s.participants.iter().any(|p| p.user == user) {
+        s.expire_invitations();
+        if s.involves(user) {
             return Err(InviteError::AlreadyThere);
         }
         if s.participants.len() + s.invited.len() >= self.max_participants {
             return Err(InviteError::Full);
         }
-        s.invited.insert(user);
+        s.invited.insert(user, Instant::now() + self.cookie_ttl);
         Ok(self.issue(&mut inner, user, email, name, Some(session)))
     }
 
@@ -185,12 +198,12 @@ impl Switchboards {
         delivery
     }
 
-    /// Whether `user` is in `session` or invited to it.
+    /// Whether `user` is in `session`, or invited to it and the invitation still stands.
     pub fn involves(&self, session: SessionId, user: UserId) -> bool {
-        self.lock()
-            .sessions
-            .get(&session)
-            .is_some_and(|s| s.invited.contains(&user) || s.participants.iter().any(|p| p.user == user))
+        self.lock().sessions.get_mut(&session).is_some_and(|s| {
+            s.expire_invitations();
+            s.involves(user)
+        })
     }
 
     /// A participant leaves (OUT or a dropped connection): the others get `BYE`; the
@@ -294,6 +307,19 @@ mod tests {
     }
 
     #[test]
+    fn an_invitation_lapses_with_its_cookie() {
+        let alice = email("alice@example.com");
+        let boards = Switchboards::new(Duration::from_secs(60), 2);
+        let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
+        let bob = email("bob@example.com");
+        boards.invite(id, 2, &bob, "Bob").unwrap();
+        assert!(boards.involves(id, 2));
+        boards.lock().sessions.get_mut(&id).unwrap().invited.insert(2, Instant::now());
+        assert!(!boards.involves(id, 2), "lapsed");
+        assert!(boards.invite(id, 2, &bob, "Bob").is_ok(), "and can be renewed");
+    }
+
+    #[test]
     fn joining_leaving_and_relaying() {
         let boards = Switchboards::new(Duration::from_secs(60), 3);
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
@@ -301,9 +327,6 @@ mod tests {
         let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), a).unwrap();
         let cookie = boards.invite(id, 2, &bob, "Bob").unwrap();
         assert_eq!(boards.invite(id, 2, &bob, "Bob"), Err(InviteError::AlreadyThere));
-        assert!(boards.join(&bob, &cookie, id.wrapping_add(1), handle(2).0).is_none(), "wrong session");
-        boards.uninvite(id, 2);
-        let cookie = boards.invite(id, 2, &bob, "Bob").unwrap();
         let (b, mut b_rx) = handle(2);
         let (roster, me) = boards.join(&bob, &cookie, id, b).unwrap();
         assert_eq!((roster.len(), me.name.as_str()), (1, "Bob"));
@@ -312,7 +335,9 @@ mod tests {
             SbEvent::Message { email: alice.clone(), name: "Alice".into(), payload: Bytes::from("hi") };
         assert_eq!(boards.relay(id, 1, message.clone()), Delivery { recipients: 1, delivered: 1 });
         assert_eq!(b_rx.try_recv().unwrap(), message);
-        assert_eq!(boards.invite(id, 3, &email("c@example.com"), "C").map(|_| ()), Ok(()));
+        let carol = email("c@example.com");
+        let for_carol = boards.invite(id, 3, &carol, "C").unwrap();
+        assert!(boards.join(&carol, &for_carol, id.wrapping_add(1), handle(3).0).is_none(), "wrong session");
         assert_eq!(boards.invite(id, 4, &email("d@example.com"), "D"), Err(InviteError::Full));
         boards.leave(id, 1);
         assert_eq!(b_rx.try_recv().unwrap(), SbEvent::Left { email: alice });

@@ -665,7 +665,8 @@ async fn put_entry(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO contacts (owner_id, contact_id, lists, name) VALUES (?, ?, ?, ?)
-         ON CONFLICT (owner_id, contact_id) DO UPDATE SET lists = lists | excluded.lists, name = excluded.name",
+         ON CONFLICT (owner_id, contact_id) DO UPDATE SET lists = lists | excluded.lists,
+             name = CASE WHEN excluded.lists = 1 OR contacts.lists & 1 = 0 THEN excluded.name ELSE contacts.name END",
     )
     .bind(owner)
     .bind(contact)
