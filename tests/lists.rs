@@ -421,3 +421,21 @@ async fn groups_round_trip_in_msnp8() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn being_allowed_by_a_contact_refreshes_your_cached_lists() {
+    let server = friends_with_phones().await;
+    let carol = server.add_user_named("carol@example.com", "Carol", "pc").await;
+    server.put_on_list(carol, "FL", ALICE).await;
+    let mut carol = server.login("carol@example.com", "pc", Dialect::MSNP6).await;
+    carol.transcript("C: SYN 1 0\nS: SYN 1 {v} ...").await;
+    carol.recv_until_quiet().await;
+    let mut alice = server.login(ALICE, "pa", Dialect::MSNP7).await;
+    alice.transcript("C: ADD 1 AL carol@example.com Carol\nS: ADD 1 AL * carol@example.com Carol").await;
+    // Carol's cached version is stale now: Alice's phone number became visible to her.
+    let cached = carol.var("v");
+    carol.transcript(&format!("C: SYN 2 {cached}\nS: SYN 2 {{v2}}")).await;
+    assert_ne!(carol.var("v2"), cached);
+    let rest = carol.recv_until_quiet().await;
+    assert!(rest.iter().any(|f| f.line == format!("BPR {} {ALICE} PHH 123%20%284567%29", carol.var("v2"))));
+}

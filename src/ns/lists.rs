@@ -18,7 +18,6 @@ use crate::store::{ContactBits, ListError, ListsSummary, UserId};
 /// What a session remembers of its own lists.
 #[derive(Debug)]
 pub(super) struct Lists {
-    pub version: u32,
     pub blp: Blp,
     pub contacts: HashMap<UserId, ContactBits>,
 }
@@ -26,7 +25,7 @@ pub(super) struct Lists {
 impl From<ListsSummary> for Lists {
     fn from(s: ListsSummary) -> Self {
         let contacts = s.contacts.into_iter().map(|c| (c.id, c)).collect();
-        Lists { version: s.version, blp: s.blp, contacts }
+        Lists { blp: s.blp, contacts }
     }
 }
 
@@ -61,21 +60,18 @@ impl Lists {
             self.contacts.remove(&id);
         }
     }
-
-    /// Takes a version from the store; events may arrive out of order, so never go back.
-    pub fn advance(&mut self, version: u32) {
-        self.version = self.version.max(version);
-    }
 }
 
 impl Online {
-    /// `SYN tr v`: just `SYN tr v` if the client is up to date, else everything.
+    /// `SYN tr v`: just `SYN tr v` if the client is up to date, else everything. Up to
+    /// date means equal to the database's version: other accounts' changes (an AL that
+    /// now shows me their phone numbers) bump it without telling this session.
     pub(super) async fn syn(&mut self, tr: TrId, cached: u32) -> Result<Outcome, ProtocolError> {
-        if cached == self.lists.version {
+        let current = self.shared.store.list_version(self.user.id).await.map_err(internal)?;
+        if cached == current {
             return Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
         }
         let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
-        self.lists.advance(snapshot.version);
         Ok(Outcome::replies(render::syn(tr, &self.dialect, &snapshot)))
     }
 
@@ -122,7 +118,6 @@ impl Online {
             .await
             .map_err(list_error)?;
         self.lists.set(added.contact, &email, list, true);
-        self.lists.advance(added.version);
         let mut reply = Reply::to("ADD", tr).arg(list).arg(added.version).arg(&email).arg(url_encode(&name));
         if let Some(group) = group {
             reply = reply.arg(group);
@@ -144,7 +139,6 @@ impl Online {
     fn now_on_their_forward_list(&mut self, contact: UserId, email: &Email, version: u32) {
         if contact == self.user.id {
             self.lists.set(contact, email, List::Reverse, true);
-            self.lists.advance(version);
             return;
         }
         let event = Event::AddedBy {
@@ -175,11 +169,9 @@ impl Online {
         if group.is_none() {
             self.lists.set(removed.contact, &email, list, false);
         }
-        self.lists.advance(removed.version);
         if let Some(version) = removed.reverse_version {
             if removed.contact == self.user.id {
                 self.lists.set(removed.contact, &email, List::Reverse, false);
-                self.lists.advance(version);
             } else {
                 let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
                 self.shared.presence.watch(removed.contact, self.user.id, false);
@@ -214,7 +206,6 @@ impl Online {
     pub(super) async fn adg(&mut self, tr: TrId, name: &str) -> Result<Outcome, ProtocolError> {
         check_group_name(name)?;
         let (version, id) = self.shared.store.add_group(self.user.id, name).await.map_err(list_error)?;
-        self.lists.advance(version);
         Ok(Outcome::reply(Reply::to("ADG", tr).arg(version).arg(url_encode(name)).arg(id).arg(0)))
     }
 
@@ -222,7 +213,6 @@ impl Online {
     pub(super) async fn rmg(&mut self, tr: TrId, group: GroupId) -> Result<Outcome, ProtocolError> {
         check_group_id(group)?;
         let version = self.shared.store.remove_group(self.user.id, group).await.map_err(list_error)?;
-        self.lists.advance(version);
         Ok(Outcome::reply(Reply::to("RMG", tr).arg(version).arg(group)))
     }
 
@@ -236,14 +226,12 @@ impl Online {
         check_group_id(group)?;
         check_group_name(name)?;
         let version = self.shared.store.rename_group(self.user.id, group, name).await.map_err(list_error)?;
-        self.lists.advance(version);
         Ok(Outcome::reply(Reply::to("REG", tr).arg(version).arg(group).arg(url_encode(name)).arg(0)))
     }
 
     /// `GTC tr A|N` → `GTC tr ver A|N`; `218` if unchanged.
     pub(super) async fn gtc(&mut self, tr: TrId, value: Gtc) -> Result<Outcome, ProtocolError> {
         let version = self.shared.store.set_gtc(self.user.id, value).await.map_err(list_error)?;
-        self.lists.advance(version);
         Ok(Outcome::reply(Reply::to("GTC", tr).arg(version).arg(value)))
     }
 
@@ -251,7 +239,6 @@ impl Online {
     pub(super) async fn blp(&mut self, tr: TrId, value: Blp) -> Result<Outcome, ProtocolError> {
         let version = self.shared.store.set_blp(self.user.id, value).await.map_err(list_error)?;
         self.lists.blp = value;
-        self.lists.advance(version);
         self.privacy_changed();
         Ok(Outcome::reply(Reply::to("BLP", tr).arg(version).arg(value)))
     }
@@ -275,7 +262,6 @@ impl Online {
         } else {
             store.rename_contact(self.user.id, &email, &name).await.map_err(list_error)?
         };
-        self.lists.advance(version);
         Ok(Outcome::reply(Reply::to("REA", tr).arg(version).arg(&email).arg(url_encode(&name))))
     }
 
@@ -293,7 +279,6 @@ impl Online {
             .set_property(self.user.id, property, value.as_deref())
             .await
             .map_err(internal)?;
-        self.lists.advance(changed.version);
         for (watcher, version) in changed.watchers {
             let event = Event::PropertyChanged {
                 id: self.user.id,

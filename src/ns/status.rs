@@ -78,16 +78,13 @@ impl Online {
             Event::Offline { id, email } => watching(id).then(|| Reply::new("FLN").arg(email)),
             Event::AddedBy { id, email, name, version } => {
                 self.lists.set(id, &email, List::Reverse, true);
-                self.lists.advance(version);
                 Some(render::reverse_list_added(version, &email, &name))
             }
             Event::RemovedBy { id, email, version } => {
                 self.lists.set(id, &email, List::Reverse, false);
-                self.lists.advance(version);
                 Some(render::reverse_list_removed(version, &email))
             }
             Event::PropertyChanged { id, email, property, value, version } => {
-                self.lists.advance(version);
                 let on_forward_list = self.lists.contains(id, List::Forward);
                 render::bpr(&self.dialect, version, &email, property, value.as_deref())
                     .filter(|_| on_forward_list)

@@ -159,6 +159,15 @@ impl Store {
         Ok(ListsSummary { version, gtc, blp, contacts })
     }
 
+    /// My current list version: what a client's cached lists must match.
+    pub async fn list_version(&self, me: UserId) -> Result<u32, StoreError> {
+        let version: i64 = sqlx::query_scalar("SELECT list_version FROM users WHERE id = ?")
+            .bind(me)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(u32::try_from(version).map_err(|e| sqlx::Error::Decode(e.into()))?)
+    }
+
     /// Everything a full SYN sends.
     pub async fn snapshot(&self, me: UserId) -> Result<Snapshot, StoreError> {
         // One read transaction, so the version matches the lists; six queries whatever
