@@ -56,8 +56,9 @@ pub trait Service: Send {
     fn handle(&mut self, frame: Frame) -> impl Future<Output = Outcome> + Send;
     /// Answers an event from another session.
     fn on_event(&mut self, event: Self::Event) -> impl Future<Output = Outcome> + Send;
-    /// How long the client may stay silent now (shorter before login).
-    fn silence_allowed(&self) -> Duration;
+    /// Whether the client has logged in (or joined its chat). Until then it has
+    /// `limits.login_timeout_secs` from connecting; after, `idle_timeout_secs` of silence.
+    fn authenticated(&self) -> bool;
     /// When the service next wants [`Service::on_timer`] called, if ever.
     fn timer(&self) -> Option<Instant> {
         None
@@ -122,7 +123,7 @@ pub struct Signals<E> {
 pub async fn run<S: Service>(stream: TcpStream, mut service: S, signals: Signals<S::Event>, limits: &Limits) {
     let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
     let mut framed = Framed::new(stream, codec);
-    let ended = pump(&mut framed, &mut service, signals, RateLimit::new(limits)).await;
+    let ended = pump(&mut framed, &mut service, signals, limits).await;
     drop(service);
     match ended {
         Ok(Ended::Flooding) => info!("connection closed: commands sent faster than limits.commands_per_sec"),
@@ -136,11 +137,15 @@ async fn pump<S: Service>(
     framed: &mut Framed<TcpStream, MsnpCodec>,
     service: &mut S,
     mut signals: Signals<S::Event>,
-    mut rate: RateLimit,
+    limits: &Limits,
 ) -> Result<Ended, CodecError> {
+    let mut rate = RateLimit::new(limits);
+    let login_deadline = Instant::now() + limits.login_timeout();
     let mut last_heard = Instant::now();
     loop {
         let timer = service.timer();
+        let give_up =
+            if service.authenticated() { last_heard + limits.idle_timeout() } else { login_deadline };
         let outcome = tokio::select! {
             biased;
             () = signals.kill.cancelled() => {
@@ -163,7 +168,7 @@ async fn pump<S: Service>(
                 }
             },
             () = sleep_until(timer.unwrap_or(last_heard)), if timer.is_some() => service.on_timer().await,
-            () = sleep_until(last_heard + service.silence_allowed()) => return Ok(Ended::Silent),
+            () = sleep_until(give_up) => return Ok(Ended::Silent),
         };
         let hang_up = outcome.hang_up;
         tokio::select! {

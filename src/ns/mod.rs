@@ -11,7 +11,7 @@ mod status;
 mod switchboard;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 use tracing::error;
@@ -185,13 +185,8 @@ impl Service for Ns {
         }
     }
 
-    fn silence_allowed(&self) -> Duration {
-        let limits = &self.shared.config.limits;
-        if self.logged_in() {
-            limits.idle_timeout()
-        } else {
-            limits.login_timeout()
-        }
+    fn authenticated(&self) -> bool {
+        self.logged_in()
     }
 
     fn timer(&self) -> Option<Instant> {

@@ -6,7 +6,6 @@
 pub mod sessions;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tracing::{debug, info};
 
@@ -149,13 +148,8 @@ impl Service for Sb {
         })
     }
 
-    fn silence_allowed(&self) -> Duration {
-        let limits = &self.shared.config.limits;
-        if self.joined.is_some() {
-            limits.idle_timeout()
-        } else {
-            limits.login_timeout()
-        }
+    fn authenticated(&self) -> bool {
+        self.joined.is_some()
     }
 }
 

@@ -323,6 +323,19 @@ impl Client {
         }
     }
 
+    /// Whether the server closes the connection within `wait` (frames before that are
+    /// passed over).
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.framed.next()).await {
+                Ok(None) | Ok(Some(Err(_))) => return true,
+                Ok(Some(Ok(_))) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Reads and discards frames until the server has been quiet for a moment.
     pub async fn recv_until_quiet(&mut self) -> Vec<Frame> {
         let mut frames = Vec::new();
