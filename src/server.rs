@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::RngCore;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +33,7 @@ pub struct Shared {
     pub passport: passport::Service,
     /// The addresses actually bound (a configured port 0 becomes a real one).
     pub addrs: Addrs,
-    /// Per-process random key, e.g. for the stand-in salt of an unknown account.
+    /// Persistent random key, e.g. for the stand-in salt of an unknown account.
     pub secret: [u8; 32],
 }
 
@@ -110,8 +109,7 @@ impl Server {
             passport_http: passport_http.local_addr()?,
             passport_https: passport_https.local_addr()?,
         };
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let secret = store.server_secret().await.map_err(std::io::Error::other)?;
         let sb = &config.switchboard;
         let switchboards = Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants);
         let shared =

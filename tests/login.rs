@@ -375,3 +375,19 @@ async fn a_flooding_client_is_disconnected() {
     ns.expect_closed().await;
     server.login(ALICE, PASSWORD, Dialect::MSNP7).await;
 }
+
+#[tokio::test]
+async fn an_unknown_accounts_salt_survives_a_restart() {
+    let mut server = server_with_alice().await;
+    let mut salts = Vec::new();
+    for _ in 0..2 {
+        let mut ns = server.notification().await;
+        ns.transcript(
+            "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: USR 2 MD5 I ghost@example.com\nS: USR 2 MD5 S {salt}",
+        )
+        .await;
+        salts.push(ns.var("salt"));
+        server.restart().await;
+    }
+    assert_eq!(salts[0], salts[1], "a changing salt would tell that the account does not exist");
+}

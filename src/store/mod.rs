@@ -64,6 +64,24 @@ impl Store {
         self.write.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// The server's persistent 32-byte secret, created on first use.
+    pub async fn server_secret(&self) -> Result<[u8; 32], StoreError> {
+        let mut fresh = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT OR IGNORE INTO server_state (key, value) VALUES ('secret', ?)")
+            .bind(&fresh[..])
+            .execute(&mut *tx)
+            .await?;
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_state WHERE key = 'secret'")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        stored
+            .try_into()
+            .map_err(|_| sqlx::Error::Decode("server_state.secret is not 32 bytes".into()).into())
+    }
+
     /// Waits for queries in flight and closes the database cleanly.
     pub async fn close(&self) {
         self.read.close().await;
