@@ -240,7 +240,8 @@ pub fn self_signed(names: &[String]) -> Result<(X509, PKey<Private>), ErrorStack
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     cert.set_not_before(Asn1Time::from_unix(now.saturating_sub(86_400) as i64)?.as_ref())?;
     cert.set_not_after(Asn1Time::days_from_now(VALIDITY_DAYS)?.as_ref())?;
-    cert.append_extension(BasicConstraints::new().critical().ca().build()?)?;
+    // A CA (so Windows takes it as a trusted root) that may not certify other CAs.
+    cert.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build()?)?;
     cert.append_extension(KeyUsage::new().digital_signature().key_encipherment().key_cert_sign().build()?)?;
     cert.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
     let mut san = SubjectAlternativeName::new();
