@@ -58,6 +58,8 @@ pub struct Limits {
     pub max_list_entries: usize,
     pub commands_per_sec: u32,
     pub command_burst: u32,
+    pub login_failures_per_ip: u32,
+    pub login_failure_window_secs: u64,
 }
 
 impl Limits {
@@ -221,6 +223,8 @@ impl Config {
             (l.max_list_entries >= 1, "limits.max_list_entries must be at least 1"),
             (l.commands_per_sec >= 1, "limits.commands_per_sec must be at least 1"),
             (l.command_burst >= 1, "limits.command_burst must be at least 1"),
+            (l.login_failures_per_ip >= 1, "limits.login_failures_per_ip must be at least 1"),
+            (l.login_failure_window_secs >= 1, "limits.login_failure_window_secs must be at least 1"),
             (self.switchboard.cookie_ttl_secs >= 1, "switchboard.cookie_ttl_secs must be at least 1"),
             (self.switchboard.max_participants >= 2, "switchboard.max_participants must be at least 2"),
             (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),

@@ -24,6 +24,7 @@ pub mod protocol;
 pub mod sb;
 pub mod server;
 pub mod store;
+pub mod throttle;
 
 use tokio_util::sync::CancellationToken;
 

@@ -21,6 +21,7 @@ use crate::presence::{Presence, SessionHandle};
 use crate::sb::sessions::Switchboards;
 use crate::sb::Sb;
 use crate::store::Store;
+use crate::throttle::LoginThrottle;
 
 /// State every session shares.
 #[derive(Debug)]
@@ -35,6 +36,8 @@ pub struct Shared {
     pub addrs: Addrs,
     /// Persistent random key, e.g. for the stand-in salt of an unknown account.
     pub secret: [u8; 32],
+    /// Failed logins per address, shared by the MD5 and Passport logins.
+    pub login_throttle: LoginThrottle,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,8 +115,12 @@ impl Server {
         let secret = store.server_secret().await.map_err(std::io::Error::other)?;
         let sb = &config.switchboard;
         let switchboards = Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants);
+        let l = &config.limits;
+        let login_throttle =
+            LoginThrottle::new(l.login_failures_per_ip, Duration::from_secs(l.login_failure_window_secs));
+        let presence = Presence::default();
         let shared =
-            Shared { config, store, presence: Presence::default(), switchboards, passport, addrs, secret };
+            Shared { config, store, presence, switchboards, passport, addrs, secret, login_throttle };
         let listeners = vec![
             (dispatch, Listener::Dispatch),
             (notification, Listener::Notification),

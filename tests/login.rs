@@ -391,3 +391,27 @@ async fn an_unknown_accounts_salt_survives_a_restart() {
     }
     assert_eq!(salts[0], salts[1], "a changing salt would tell that the account does not exist");
 }
+
+#[tokio::test]
+async fn password_guessing_is_cut_off_per_address() {
+    let server = TestServer::start_with(|c| c.limits.login_failures_per_ip = 3).await;
+    server.add_user(ALICE, PASSWORD).await;
+    let attempt = |password: &'static str| {
+        let server = &server;
+        async move {
+            let mut ns = server.notification().await;
+            ns.transcript(&format!(
+                "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: USR 2 MD5 I {ALICE}\nS: USR 2 MD5 S {{salt}}"
+            ))
+            .await;
+            let response = md5_hex(&[ns.var("salt").as_bytes(), password.as_bytes()]);
+            ns.send(&format!("USR 3 MD5 S {response}")).await;
+            ns.recv().await.line
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("guess").await, "911 3");
+    }
+    // Even the right password is refused now, from this address.
+    assert_eq!(attempt(PASSWORD).await, "911 3");
+}

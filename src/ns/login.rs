@@ -144,6 +144,12 @@ impl Ns {
         challenge: Challenge,
         response: &str,
     ) -> Result<Outcome, ProtocolError> {
+        let throttle = &self.shared.login_throttle;
+        let ip = self.peer.remote.ip();
+        if !throttle.allows(ip) {
+            info!(user = %challenge.email, "login refused: too many failed logins from this address");
+            return Err(ProtocolError::AuthFailed);
+        }
         let (user, mspauth) = match dialect.login {
             Login::Md5 => {
                 let digests =
@@ -163,6 +169,7 @@ impl Ns {
             Some(user) => self.logged_in_as(tr, dialect, user, &mspauth).await,
             None => {
                 info!(user = %challenge.email, version = %dialect, "login failed");
+                throttle.failed(ip);
                 Err(ProtocolError::AuthFailed)
             }
         }

@@ -14,7 +14,7 @@ pub mod tickets;
 pub mod tls;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +96,7 @@ impl Service {
 #[derive(Debug, Clone, Copy)]
 struct Site {
     local: SocketAddr,
+    remote: IpAddr,
     secure: bool,
 }
 
@@ -107,7 +108,7 @@ pub async fn serve(
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
-    let site = Site { local: peer.local, secure };
+    let site = Site { local: peer.local, remote: peer.remote.ip(), secure };
     let served = async {
         if secure {
             serve_tls(stream, site, &shared).await;
@@ -176,7 +177,7 @@ async fn answer(request: &Request, site: Site, shared: &Shared) -> Response {
         return Response::text(405, "Only GET is served here.").header("Allow", "GET");
     }
     if login {
-        self::login(request, shared).await
+        self::login(request, site, shared).await
     } else {
         nexus(request, site, &shared.config)
     }
@@ -215,7 +216,7 @@ fn login_host(request: &Request, site: Site, public_host: &str) -> String {
 
 /// Checks the credentials; `200` with a ticket, `401` for a wrong or unknown account,
 /// `400` for a header that has credentials but lacks a part.
-async fn login(request: &Request, shared: &Shared) -> Response {
+async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
     let sign_in = match auth::parse(request.header("authorization")) {
         Ok(sign_in) => sign_in,
         Err(e) if e.is_malformed() => {
@@ -228,6 +229,11 @@ async fn login(request: &Request, shared: &Shared) -> Response {
         }
     };
     let handle = sign_in.handle.clone();
+    let throttle = &shared.login_throttle;
+    if !throttle.allows(site.remote) {
+        info!(user = ?handle, "Passport login refused: too many failed logins from this address");
+        return refused("Too many failed sign-ins. Please try again later.");
+    }
     match verify(shared, sign_in).await {
         Ok(Some(owner)) => {
             info!(user = %owner.email, "Passport ticket issued");
@@ -235,6 +241,7 @@ async fn login(request: &Request, shared: &Shared) -> Response {
         }
         Ok(None) => {
             info!(user = ?handle, "Passport login refused");
+            throttle.failed(site.remote);
             refused("The e-mail address or password is incorrect.")
         }
         Err(e) => {
@@ -309,8 +316,9 @@ mod tests {
     #[tokio::test]
     async fn dalogin_prefers_the_configured_host_then_host_then_the_socket() {
         let request = |raw: &'static [u8]| async move { http::read_request(&mut &raw[..]).await.unwrap() };
-        let https = Site { local: "10.0.0.5:443".parse().unwrap(), secure: true };
-        let http = Site { local: "[::1]:1866".parse().unwrap(), secure: false };
+        let remote = "127.0.0.1".parse().unwrap();
+        let https = Site { local: "10.0.0.5:443".parse().unwrap(), remote, secure: true };
+        let http = Site { local: "[::1]:1866".parse().unwrap(), remote, secure: false };
         let with_host = request(b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: nexus.passport.com\r\n\r\n").await;
         let bad_host = request(b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: a,DALogin=evil\r\n\r\n").await;
         let no_host = request(b"GET /rdr/pprdr.asp\r\n").await;
