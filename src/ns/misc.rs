@@ -5,7 +5,7 @@ use tracing::info;
 
 use super::Online;
 use crate::conn::Outcome;
-use crate::protocol::{Email, ProtocolError, Reply, TrId};
+use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
 
 impl Online {
     /// `URL tr service {param}` → `URL tr redirect login-url {site-id}`, from the config.
@@ -13,8 +13,7 @@ impl Online {
         let site = self.dialect.url_service(service).ok_or(ProtocolError::InvalidParameter)?;
         let urls = &self.shared.config.urls;
         let redirect = urls.services.get(service).ok_or(ProtocolError::InvalidParameter)?;
-        let reply = Reply::to("URL", tr).arg(redirect).arg(&urls.login);
-        Ok(Outcome::reply(if self.dialect.url_site_id { reply.arg(site) } else { reply }))
+        Ok(Outcome::reply(render::url(tr, &self.dialect, redirect, &urls.login, site)))
     }
 
     /// `SND`/`SDC`: invite someone to Messenger by e-mail. msnd sends no mail; the request

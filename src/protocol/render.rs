@@ -221,6 +221,16 @@ fn with_value(reply: Reply, value: Option<String>) -> Reply {
     }
 }
 
+/// `URL tr redirect login-url {site-id}` (the site id from MSNP3).
+pub fn url(tr: TrId, d: &Dialect, redirect: &str, login: &str, site: u32) -> Reply {
+    let reply = Reply::to("URL", tr).arg(redirect).arg(login);
+    if d.url_site_id {
+        reply.arg(site)
+    } else {
+        reply
+    }
+}
+
 /// `BPR ver handle prop {value}`: a contact's property changed (outside SYN). Only
 /// from MSNP5, which has properties.
 pub fn bpr(d: &Dialect, version: u32, email: &Email, prop: Property, value: Option<&str>) -> Option<Reply> {
