@@ -6,16 +6,17 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace};
 
 use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
 use crate::config::Limits;
+use crate::mailbox;
 use crate::protocol::{ProtocolError, Reply, TrId};
 
 /// What a service answers to one command or event.
@@ -111,7 +112,7 @@ impl RateLimit {
 
 /// Everything a connection's loop reacts to besides the socket.
 pub struct Signals<E> {
-    pub mailbox: mpsc::Receiver<E>,
+    pub mailbox: mailbox::Receiver<E>,
     /// Cancelled to drop this connection without a word.
     pub kill: CancellationToken,
     /// Cancelled when the server shuts down: the client is told `OUT SSD`.
@@ -122,7 +123,8 @@ pub struct Signals<E> {
 /// dropped, so every way out (including a panic) is covered.
 pub async fn run<S: Service>(stream: TcpStream, mut service: S, signals: Signals<S::Event>, limits: &Limits) {
     let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
-    let mut framed = Framed::new(stream, codec);
+    // Both buffers start empty (no allocation); see `next_frame` and `release_buffers`.
+    let mut framed = Framed::from_parts(FramedParts::new::<Reply>(stream, codec));
     let ended = pump(&mut framed, &mut service, signals, limits).await;
     drop(service);
     match ended {
@@ -142,20 +144,48 @@ async fn pump<S: Service>(
     let mut rate = RateLimit::new(limits);
     let login_deadline = Instant::now() + limits.login_timeout();
     let mut last_heard = Instant::now();
+    // Waiting on the kill token and the two timers registers a waiter each; they live across
+    // iterations instead of being registered anew for every command and event.
+    let killed = signals.kill.cancelled();
+    let timer_due = sleep_until(login_deadline);
+    let silence = sleep_until(login_deadline);
+    tokio::pin!(killed, timer_due, silence);
     loop {
         let timer = service.timer();
+        if let Some(due) = timer.filter(|&due| due != timer_due.deadline()) {
+            timer_due.as_mut().reset(due);
+        }
         let give_up =
             if service.authenticated() { last_heard + limits.idle_timeout() } else { login_deadline };
+        if give_up != silence.deadline() {
+            silence.as_mut().reset(give_up);
+        }
+        // The service's futures are boxed: a login's (database calls and all) is several KiB,
+        // and unboxed it would sit in every connection's task for the connection's life.
         let outcome = tokio::select! {
             biased;
-            () = signals.kill.cancelled() => {
+            () = &mut killed => {
                 if !signals.shutdown.is_cancelled() {
                     return Ok(Ended::Killed);
                 }
                 Outcome::hang_up(vec![Reply::new("OUT").arg("SSD")])
             }
-            Some(event) = signals.mailbox.recv() => service.on_event(event).await,
-            frame = framed.next() => match frame {
+            Some(event) = signals.mailbox.recv() => {
+                let mut outcome = Box::pin(service.on_event(event)).await;
+                // Events that queued up meanwhile go out in the same write: under a burst of
+                // presence changes, one system call instead of one per event.
+                for _ in 1..EVENT_BATCH {
+                    if outcome.hang_up {
+                        break;
+                    }
+                    let Some(event) = signals.mailbox.try_recv() else { break };
+                    let more = Box::pin(service.on_event(event)).await;
+                    outcome.replies.extend(more.replies);
+                    outcome.hang_up = more.hang_up;
+                }
+                outcome
+            }
+            frame = next_frame(framed) => match frame {
                 None => return Ok(Ended::ClientClosed),
                 Some(frame) => {
                     let frame = frame?;
@@ -164,23 +194,56 @@ async fn pump<S: Service>(
                         return Ok(Ended::Flooding);
                     }
                     last_heard = Instant::now();
-                    service.handle(frame).await
+                    Box::pin(service.handle(frame)).await
                 }
             },
-            () = sleep_until(timer.unwrap_or(last_heard)), if timer.is_some() => service.on_timer().await,
-            () = sleep_until(give_up) => return Ok(Ended::Silent),
+            () = &mut timer_due, if timer.is_some() => Box::pin(service.on_timer()).await,
+            () = &mut silence => return Ok(Ended::Silent),
         };
         let hang_up = outcome.hang_up;
         tokio::select! {
             // A client that stops reading must not pin this task; on shutdown, say OUT SSD
             // only if it can be said at once.
-            () = signals.kill.cancelled(), if !hang_up => return Ok(Ended::Killed),
+            () = &mut killed, if !hang_up => return Ok(Ended::Killed),
             written = write(framed, outcome.replies) => written?,
         }
         if hang_up {
             let shutting_down = signals.shutdown.is_cancelled();
             return Ok(if shutting_down { Ended::Shutdown } else { Ended::ServerHungUp });
         }
+        release_buffers(framed);
+    }
+}
+
+/// Most mailbox events handled (and written) together.
+const EVENT_BATCH: usize = 64;
+
+/// Bytes read at a time once a client has something to say. Most commands are one short
+/// line; a larger payload grows the buffer to fit (the codec reserves it).
+const READ_CHUNK: usize = 512;
+
+/// The next frame from the client. A connection with nothing buffered holds no read buffer
+/// (see [`release_buffers`]): it waits until the socket is readable and only then takes
+/// one. Cancel-safe, like `Framed::next`.
+async fn next_frame(framed: &mut Framed<TcpStream, MsnpCodec>) -> Option<Result<Frame, CodecError>> {
+    if framed.read_buffer().capacity() == 0 {
+        if let Err(e) = framed.get_ref().readable().await {
+            return Some(Err(e.into()));
+        }
+        framed.read_buffer_mut().reserve(READ_CHUNK);
+    }
+    framed.next().await
+}
+
+/// Frees the read buffer if it holds nothing and the write buffer once it is flushed, so
+/// that an idle session costs no buffer memory at all. Tokio-util's defaults (8 KiB each,
+/// kept for the connection's life) were most of a logged-in session's memory: BENCHMARKS.md.
+fn release_buffers(framed: &mut Framed<TcpStream, MsnpCodec>) {
+    if framed.read_buffer().is_empty() && framed.read_buffer().capacity() > 0 {
+        *framed.read_buffer_mut() = BytesMut::new();
+    }
+    if framed.write_buffer().is_empty() && framed.write_buffer().capacity() > 0 {
+        *framed.write_buffer_mut() = BytesMut::new();
     }
 }
 

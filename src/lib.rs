@@ -5,7 +5,7 @@
 //! - [`conn`]: one connection's loop; [`server`]: listeners, limits, shutdown.
 //! - [`ns`]: the dispatch and notification servers; [`sb`]: the switchboard (chats).
 //! - [`passport`]: the Passport 1.4 HTTPS service that issues MSNP8 login tickets.
-//! - [`presence`]: who is online, and their mailboxes.
+//! - [`presence`]: who is online; [`mailbox`]: each connection's queue of events.
 //! - [`store`]: SQLite through sqlx; [`credentials`]: what is stored instead of passwords.
 //! - [`config`]: TOML with embedded defaults; [`cli`]: the `msnd` command line;
 //!   [`import`]: bulk account creation (`msnd user import`).
@@ -17,6 +17,7 @@ pub mod config;
 pub mod conn;
 pub mod credentials;
 pub mod import;
+pub mod mailbox;
 pub mod ns;
 pub mod passport;
 pub mod presence;

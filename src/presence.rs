@@ -6,9 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::mailbox;
 use crate::protocol::lists::{Blp, Property, Status};
 use crate::protocol::Email;
 use crate::store::UserId;
@@ -66,7 +66,7 @@ pub enum Event {
 #[derive(Debug, Clone)]
 pub struct SessionHandle<E = Event> {
     pub conn: ConnId,
-    pub mailbox: mpsc::Sender<E>,
+    pub mailbox: mailbox::Sender<E>,
     /// Cancelled to drop the connection without a word (a stuck client).
     pub kill: CancellationToken,
 }
@@ -274,8 +274,8 @@ fn deliver_locked(online: &HashMap<UserId, Entry>, to: impl IntoIterator<Item = 
 mod tests {
     use super::*;
 
-    fn session(conn: ConnId, capacity: usize) -> (SessionHandle, mpsc::Receiver<Event>) {
-        let (mailbox, rx) = mpsc::channel(capacity);
+    fn session(conn: ConnId, capacity: usize) -> (SessionHandle, mailbox::Receiver<Event>) {
+        let (mailbox, rx) = mailbox::mailbox(capacity);
         (SessionHandle { conn, mailbox, kill: CancellationToken::new() }, rx)
     }
 
@@ -293,7 +293,7 @@ mod tests {
     }
 
     /// Account 1, watched by accounts 2, 3 and 4 (all online), with `privacy`.
-    fn watched(privacy: Arc<Privacy>) -> (Presence, Vec<mpsc::Receiver<Event>>) {
+    fn watched(privacy: Arc<Privacy>) -> (Presence, Vec<mailbox::Receiver<Event>>) {
         let presence = Presence::default();
         let mut inboxes = Vec::new();
         for id in 1..=4 {
@@ -305,8 +305,8 @@ mod tests {
         (presence, inboxes)
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Event>) -> Vec<Event> {
-        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    fn drain(rx: &mut mailbox::Receiver<Event>) -> Vec<Event> {
+        std::iter::from_fn(|| rx.try_recv()).collect()
     }
 
     #[test]

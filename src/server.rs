@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::config::Config;
 use crate::conn::{self, Signals};
+use crate::mailbox::mailbox;
 use crate::ns::{Ns, Role};
 use crate::passport;
 use crate::presence::{Presence, SessionHandle};
@@ -225,21 +226,23 @@ async fn serve(
 ) {
     let limits = &shared.config.limits;
     let kill = shutdown.child_token();
+    // Each arm's future is boxed, so that a connection's task is the size of the service it
+    // runs, not of the largest one (the task lives as long as the connection).
     match serves {
         Listener::Dispatch | Listener::Notification => {
-            let (mailbox, rx) = mpsc::channel(limits.mailbox_size);
+            let (mailbox, rx) = mailbox(limits.mailbox_size);
             let session = SessionHandle { conn, mailbox, kill: kill.clone() };
             let role = if serves == Listener::Dispatch { Role::Dispatch } else { Role::Notification };
             let ns = Ns::new(shared.clone(), role, peer, session);
-            conn::run(stream, ns, Signals { mailbox: rx, kill, shutdown }, limits).await;
+            Box::pin(conn::run(stream, ns, Signals { mailbox: rx, kill, shutdown }, limits)).await;
         }
         Listener::Switchboard => {
-            let (mailbox, rx) = mpsc::channel(limits.mailbox_size);
+            let (mailbox, rx) = mailbox(limits.mailbox_size);
             let sb = Sb::new(shared.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
-            conn::run(stream, sb, Signals { mailbox: rx, kill, shutdown }, limits).await;
+            Box::pin(conn::run(stream, sb, Signals { mailbox: rx, kill, shutdown }, limits)).await;
         }
-        Listener::PassportHttp => passport::serve(stream, peer, false, shared, shutdown).await,
-        Listener::PassportHttps => passport::serve(stream, peer, true, shared, shutdown).await,
+        Listener::PassportHttp => Box::pin(passport::serve(stream, peer, false, shared, shutdown)).await,
+        Listener::PassportHttps => Box::pin(passport::serve(stream, peer, true, shared, shutdown)).await,
     }
 }
 

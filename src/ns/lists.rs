@@ -67,9 +67,13 @@ impl Online {
     /// date means equal to the database's version: other accounts' changes (an AL that
     /// now shows me their phone numbers) bump it without telling this session.
     pub(super) async fn syn(&mut self, tr: TrId, cached: u32) -> Result<Outcome, ProtocolError> {
-        let current = self.shared.store.list_version(self.user.id).await.map_err(internal)?;
-        if cached == current {
-            return Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
+        // No list version is 0 (they start at 1 and only grow): a client without a cache
+        // gets everything, without asking the database first.
+        if cached != 0 {
+            let current = self.shared.store.list_version(self.user.id).await.map_err(internal)?;
+            if cached == current {
+                return Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
+            }
         }
         let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
         Ok(Outcome::replies(render::syn(tr, &self.dialect, &snapshot)))

@@ -271,13 +271,13 @@ fn redeem(inner: &mut Inner, cookie: &str, email: &Email) -> Option<Cookie> {
 
 #[cfg(test)]
 mod tests {
-    use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
 
     use super::*;
+    use crate::mailbox;
 
-    fn handle(conn: ConnId) -> (SessionHandle<SbEvent>, mpsc::Receiver<SbEvent>) {
-        let (mailbox, rx) = mpsc::channel(8);
+    fn handle(conn: ConnId) -> (SessionHandle<SbEvent>, mailbox::Receiver<SbEvent>) {
+        let (mailbox, rx) = mailbox::mailbox(8);
         (SessionHandle { conn, mailbox, kill: CancellationToken::new() }, rx)
     }
 

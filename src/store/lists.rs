@@ -140,18 +140,26 @@ pub struct PropertyChanged {
 impl Store {
     /// My version, settings and every contact's list bits.
     pub async fn lists_summary(&self, me: UserId) -> Result<ListsSummary, StoreError> {
-        let mut tx = self.read.begin().await?;
-        let (version, gtc, blp) = settings(&mut tx, me).await?;
-        let rows: Vec<(UserId, String, u8)> = sqlx::query_as(
-            "SELECT c.contact_id, u.email, c.lists FROM contacts c JOIN users u ON u.id = c.contact_id
-             WHERE c.owner_id = ? ORDER BY u.email",
+        // One statement (so one consistent read, and one round trip to the connection's
+        // thread on every login): my settings on every row, with each contact if I have any.
+        type Row = (u32, String, String, Option<UserId>, Option<String>, Option<u8>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT me.list_version, me.gtc, me.blp, c.contact_id, u.email, c.lists
+             FROM users me
+             LEFT JOIN contacts c ON c.owner_id = me.id
+             LEFT JOIN users u ON u.id = c.contact_id
+             WHERE me.id = ? ORDER BY u.email",
         )
         .bind(me)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.read)
         .await?;
-        tx.commit().await?;
+        let (version, gtc, blp) = match rows.first() {
+            Some((version, gtc, blp, ..)) => (*version, decode(gtc)?, decode(blp)?),
+            None => return Err(StoreError::NotFound),
+        };
         let contacts = rows
             .into_iter()
+            .filter_map(|(.., id, email, lists)| Some((id?, email?, lists?)))
             .map(|(id, email, lists)| {
                 Ok(ContactBits { id, email: decode_email(&email)?, lists: ListSet(lists) })
             })

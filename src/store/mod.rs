@@ -51,9 +51,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        // A connection to a local file does not go stale: no `ping` before each use (with
+        // sqlx's default, every acquire costs a round trip to the connection's thread).
+        let pool = || SqlitePoolOptions::new().test_before_acquire(false);
+        let write = pool().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!().run(&write).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let read = pool().max_connections(8).connect_with(options).await?;
         Ok(Store { read, write })
     }
 

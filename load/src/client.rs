@@ -1,0 +1,382 @@
+//! An MSNP client connection over real TCP: msnd's codec reading the server's side, the MD5
+//! login of MSNP2–7 through the dispatch and the notification server, and the answer a
+//! logged-in client owes (`QRY` to `CHL`). Nothing here panics on what a server sends: every
+//! surprise is a [`Failure`] that says what happened.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use msnd::codec::{CodecError, Frame, MsnpCodec, Reading};
+use msnd::credentials::md5_hex;
+use rustix::io::Errno;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_util::codec::Framed;
+
+use crate::accounts::Account;
+
+/// The official client's challenge id and key: `QRY` answers `md5(challenge + key)`.
+pub const CHALLENGE_ID: &str = "msmsgs@msnmsgr.com";
+pub const CHALLENGE_KEY: &str = "Q1P7W2E4J9R8U3S5";
+
+/// Why an exchange with the server did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// This process has no file descriptor left (EMFILE, ENFILE).
+    ClientFdLimit,
+    /// No local port left for the source address (EADDRNOTAVAIL, EADDRINUSE).
+    ClientPorts,
+    /// Connection refused: nothing listening there.
+    Refused,
+    /// The server closed or reset the connection before the exchange was over.
+    Closed,
+    /// No answer in time (a server at its descriptor limit leaves connections unaccepted).
+    Timeout,
+    /// An answer that does not fit the protocol, an error code among them.
+    Protocol,
+    /// Any other I/O error.
+    Io,
+    /// The server named an address outside the loopback range, where the tool never goes.
+    NotLoopback,
+}
+
+/// A failed exchange: what kind, and the details for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub detail: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, detail: impl Into<String>) -> Failure {
+        Failure { kind, detail: detail.into() }
+    }
+
+    /// Classifies an I/O error by its errno.
+    pub fn io(context: &str, e: &std::io::Error) -> Failure {
+        use std::io::ErrorKind as K;
+        let kind = match (Errno::from_io_error(e), e.kind()) {
+            (Some(Errno::MFILE | Errno::NFILE), _) => FailureKind::ClientFdLimit,
+            (_, K::AddrNotAvailable | K::AddrInUse) => FailureKind::ClientPorts,
+            (_, K::ConnectionRefused) => FailureKind::Refused,
+            (_, K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof) => {
+                FailureKind::Closed
+            }
+            (_, K::TimedOut) => FailureKind::Timeout,
+            _ => FailureKind::Io,
+        };
+        Failure::new(kind, format!("{context}: {e}"))
+    }
+
+    fn protocol(detail: impl Into<String>) -> Failure {
+        Failure::new(FailureKind::Protocol, detail)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.detail)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Whether an address is on this machine's loopback.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+fn check_loopback(addr: SocketAddr) -> Result<SocketAddr, Failure> {
+    if is_loopback(&addr) {
+        Ok(addr)
+    } else {
+        Err(Failure::new(FailureKind::NotLoopback, format!("{addr} is not a loopback address")))
+    }
+}
+
+/// One connection to a dispatch, notification or switchboard server.
+pub struct Conn {
+    framed: Framed<TcpStream, MsnpCodec>,
+    next_tr: u32,
+    timeout: Duration,
+}
+
+impl Conn {
+    /// Connects from `source` (a 127.0.0.x address, so that each source has its own
+    /// ephemeral ports) to `addr`, which must be a loopback address.
+    pub async fn connect(
+        addr: SocketAddr,
+        source: Option<Ipv4Addr>,
+        timeout: Duration,
+    ) -> Result<Conn, Failure> {
+        let addr = check_loopback(addr)?;
+        let socket = match addr.ip() {
+            IpAddr::V4(_) => TcpSocket::new_v4(),
+            IpAddr::V6(_) => TcpSocket::new_v6(),
+        }
+        .map_err(|e| Failure::io("socket", &e))?;
+        if let (Some(ip), IpAddr::V4(_)) = (source, addr.ip()) {
+            socket.bind(SocketAddr::new(ip.into(), 0)).map_err(|e| Failure::io(&format!("bind {ip}"), &e))?;
+        }
+        let stream = match tokio::time::timeout(timeout, socket.connect(addr)).await {
+            Ok(connected) => connected.map_err(|e| Failure::io(&format!("connect {addr}"), &e))?,
+            Err(_) => return Err(Failure::new(FailureKind::Timeout, format!("connect {addr}: no answer"))),
+        };
+        let _ = stream.set_nodelay(true);
+        let codec = MsnpCodec::new(Reading::FromServer, 64 * 1024, 64 * 1024);
+        Ok(Conn { framed: Framed::new(stream, codec), next_tr: 1, timeout })
+    }
+
+    /// A fresh transaction id.
+    pub fn tr(&mut self) -> u32 {
+        let tr = self.next_tr;
+        self.next_tr = self.next_tr.wrapping_add(1).max(1);
+        tr
+    }
+
+    /// Sends one command line (CRLF added).
+    pub async fn send(&mut self, line: &str) -> Result<(), Failure> {
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        self.send_raw(&bytes).await
+    }
+
+    /// Sends a payload command: `header len` CRLF, then `body`.
+    pub async fn send_payload(&mut self, header: &str, body: &[u8]) -> Result<(), Failure> {
+        let mut bytes = format!("{header} {}\r\n", body.len()).into_bytes();
+        bytes.extend_from_slice(body);
+        self.send_raw(&bytes).await
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        // Lines are written straight to the socket: the framed writer is never used, so
+        // nothing can be queued in it ahead of them.
+        self.framed.get_mut().write_all(bytes).await.map_err(|e| Failure::io("send", &e))
+    }
+
+    /// The next frame, or `None` when the server closed the connection.
+    pub async fn next(&mut self) -> Option<Result<Frame, Failure>> {
+        match self.framed.next().await? {
+            Ok(frame) => Some(Ok(frame)),
+            Err(CodecError::Io(e)) => Some(Err(Failure::io("receive", &e))),
+            Err(e) => Some(Err(Failure::protocol(format!("unreadable input from the server: {e}")))),
+        }
+    }
+
+    /// The next frame within the timeout.
+    pub async fn recv(&mut self) -> Result<Frame, Failure> {
+        match tokio::time::timeout(self.timeout, self.next()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => Err(Failure::new(FailureKind::Closed, "the server closed the connection")),
+            Err(_) => Err(Failure::new(FailureKind::Timeout, format!("no answer within {:?}", self.timeout))),
+        }
+    }
+
+    /// Reads until the answer to transaction `tr`: a frame whose command is one of
+    /// `commands`, or an error code (a failure). Challenges met on the way are answered;
+    /// anything else unrelated is passed over.
+    pub async fn reply(&mut self, commands: &[&str], tr: u32) -> Result<Frame, Failure> {
+        let tr_text = tr.to_string();
+        loop {
+            let frame = self.recv().await?;
+            let mut tokens = frame.line.split(' ');
+            let command = tokens.next().unwrap_or_default();
+            let frame_tr = tokens.next();
+            if frame_tr == Some(tr_text.as_str()) {
+                if commands.contains(&command) {
+                    return Ok(frame);
+                }
+                if command.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Failure::protocol(format!(
+                        "the server answered {:?} to {}",
+                        frame.line, commands[0]
+                    )));
+                }
+            }
+            match command {
+                "CHL" => self.answer_challenge(&frame.line).await?,
+                "OUT" => {
+                    return Err(Failure::new(
+                        FailureKind::Closed,
+                        format!("the server said {:?}", frame.line),
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `CHL 0 challenge` → `QRY tr client-id 32` + `md5(challenge + key)`.
+    pub async fn answer_challenge(&mut self, line: &str) -> Result<(), Failure> {
+        let challenge =
+            line.split(' ').nth(2).ok_or_else(|| Failure::protocol(format!("bad challenge {line:?}")))?;
+        let answer = md5_hex(&[challenge.as_bytes(), CHALLENGE_KEY.as_bytes()]);
+        let tr = self.tr();
+        self.send_payload(&format!("QRY {tr} {CHALLENGE_ID}"), answer.as_bytes()).await
+    }
+}
+
+/// Where and how to log in.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Target {
+    /// The dispatch server (or a notification server that authenticates directly).
+    pub dispatch: SocketAddr,
+    /// MSNP version spoken, 2 to 7 (MD5 login).
+    pub version: u8,
+    /// Longest wait for any one answer.
+    pub timeout: Duration,
+}
+
+/// A session after a complete login: SYN read, status NLN.
+pub struct LoggedIn {
+    pub conn: Conn,
+    /// Handles on my forward list, from the SYN answer.
+    pub forward: Vec<String>,
+}
+
+/// The `VER` parameters the official client of each version sends.
+pub fn ver_offer(version: u8) -> &'static str {
+    match version {
+        2 => "MSNP2 CVR0",
+        3 => "MSNP3 MSNP2 CVR0",
+        4 => "MSNP4 MSNP3 CVR0",
+        5 => "MSNP5 MSNP4 CVR0",
+        6 => "MSNP6 MSNP5 MSNP4 CVR0",
+        _ => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
+    }
+}
+
+/// The complete login of an MSNP2–7 client: dispatch (`VER`, `INF`, `USR I` → `XFR NS`),
+/// then the notification server (`VER`, `INF`, `USR I`/`S` with the MD5 answer), `SYN 0`
+/// read to its end, and `CHG NLN` answered.
+pub async fn login(
+    target: &Target,
+    account: &Account,
+    source: Option<Ipv4Addr>,
+) -> Result<LoggedIn, Failure> {
+    let mut conn = Conn::connect(target.dispatch, source, target.timeout).await?;
+    hello(&mut conn, target.version).await?;
+    let tr = conn.tr();
+    conn.send(&format!("USR {tr} MD5 I {}", account.email)).await?;
+    let answer = conn.reply(&["XFR", "USR"], tr).await?;
+    let tokens: Vec<&str> = answer.line.split(' ').collect();
+    let salt = match tokens.as_slice() {
+        ["XFR", _, "NS", address, ..] => {
+            let ns: SocketAddr =
+                address.parse().map_err(|_| Failure::protocol(format!("bad XFR address {address:?}")))?;
+            drop(conn);
+            conn = Conn::connect(ns, source, target.timeout).await?;
+            hello(&mut conn, target.version).await?;
+            let tr = conn.tr();
+            conn.send(&format!("USR {tr} MD5 I {}", account.email)).await?;
+            let answer = conn.reply(&["USR"], tr).await?;
+            salt_of(&answer.line)?
+        }
+        // A server without a separate dispatch step authenticates on the first connection.
+        ["USR", ..] => salt_of(&answer.line)?,
+        _ => return Err(Failure::protocol(format!("unexpected answer {:?} to USR I", answer.line))),
+    };
+    let tr = conn.tr();
+    let response = md5_hex(&[salt.as_bytes(), account.password.as_bytes()]);
+    conn.send(&format!("USR {tr} MD5 S {response}")).await?;
+    let ok = conn.reply(&["USR"], tr).await?;
+    if ok.line.split(' ').nth(2) != Some("OK") {
+        return Err(Failure::protocol(format!("login refused: {:?}", ok.line)));
+    }
+    let forward = sync_lists(&mut conn).await?;
+    let tr = conn.tr();
+    conn.send(&format!("CHG {tr} NLN")).await?;
+    conn.reply(&["CHG"], tr).await?;
+    Ok(LoggedIn { conn, forward })
+}
+
+/// `VER` and `INF`: the version and MD5 agreed.
+async fn hello(conn: &mut Conn, version: u8) -> Result<(), Failure> {
+    let tr = conn.tr();
+    conn.send(&format!("VER {tr} {}", ver_offer(version))).await?;
+    let ver = conn.reply(&["VER"], tr).await?;
+    let wanted = format!("MSNP{version}");
+    if ver.line.split(' ').nth(2) != Some(wanted.as_str()) {
+        return Err(Failure::protocol(format!("{wanted} not agreed: {:?}", ver.line)));
+    }
+    let tr = conn.tr();
+    conn.send(&format!("INF {tr}")).await?;
+    let inf = conn.reply(&["INF"], tr).await?;
+    if !inf.line.split(' ').any(|t| t == "MD5") {
+        return Err(Failure::protocol(format!("no MD5 login: {:?}", inf.line)));
+    }
+    Ok(())
+}
+
+/// The salt of `USR tr MD5 S salt`.
+fn salt_of(line: &str) -> Result<String, Failure> {
+    match line.split(' ').collect::<Vec<_>>().as_slice() {
+        ["USR", _, "MD5", "S", salt] => Ok((*salt).to_owned()),
+        _ => Err(Failure::protocol(format!("expected the MD5 challenge, got {line:?}"))),
+    }
+}
+
+/// `SYN tr 0` read to its last line (MSNP2–7: the reverse list's last `LST`); returns the
+/// forward list.
+async fn sync_lists(conn: &mut Conn) -> Result<Vec<String>, Failure> {
+    let tr = conn.tr();
+    conn.send(&format!("SYN {tr} 0")).await?;
+    conn.reply(&["SYN"], tr).await?;
+    let tr_text = tr.to_string();
+    let mut forward = Vec::new();
+    loop {
+        let frame = conn.recv().await?;
+        let tokens: Vec<&str> = frame.line.split(' ').collect();
+        match tokens.as_slice() {
+            ["LST", t, list, _version, index, total, rest @ ..] if *t == tr_text => {
+                if *list == "FL" {
+                    if let Some(email) = rest.first() {
+                        forward.push((*email).to_owned());
+                    }
+                }
+                if *list == "RL" && index == total {
+                    return Ok(forward);
+                }
+            }
+            [code, t, ..] if *t == tr_text && code.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(Failure::protocol(format!("the server answered {:?} to SYN", frame.line)));
+            }
+            ["CHL", ..] => conn.answer_challenge(&frame.line).await?,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_classified_by_errno() {
+        let emfile = std::io::Error::from_raw_os_error(Errno::MFILE.raw_os_error());
+        assert_eq!(Failure::io("socket", &emfile).kind, FailureKind::ClientFdLimit);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(Failure::io("connect", &refused).kind, FailureKind::Refused);
+        let ports = std::io::Error::from_raw_os_error(Errno::ADDRNOTAVAIL.raw_os_error());
+        assert_eq!(Failure::io("connect", &ports).kind, FailureKind::ClientPorts);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(Failure::io("receive", &reset).kind, FailureKind::Closed);
+    }
+
+    #[test]
+    fn salts_and_loopback() {
+        assert_eq!(salt_of("USR 6 MD5 S 1234567890.123456789").unwrap(), "1234567890.123456789");
+        assert!(salt_of("USR 6 OK a@b.com").is_err());
+        assert!(check_loopback("127.0.0.9:1863".parse().unwrap()).is_ok());
+        assert!(check_loopback("[::1]:1863".parse().unwrap()).is_ok());
+        assert_eq!(
+            check_loopback("10.0.0.1:1863".parse().unwrap()).unwrap_err().kind,
+            FailureKind::NotLoopback
+        );
+    }
+}
