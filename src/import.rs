@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::credentials::{passport_hash, Md5Credentials};
-use crate::protocol::lists::MAX_FRIENDLY_NAME_CHARS;
+use crate::protocol::lists::{is_valid_friendly_name, MAX_FRIENDLY_NAME_CHARS};
 use crate::protocol::Email;
 use crate::store::{Imported, NewAccount, Store, StoreError};
 
@@ -87,12 +87,9 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, ImportError> {
             return Err(bad("empty password"));
         }
         let name = name.map_or_else(|| email.to_string(), str::to_owned);
-        if name.trim().is_empty() || name.chars().any(char::is_control) {
-            return Err(bad("the friendly name must be printable and not empty"));
-        }
-        if name.chars().count() > MAX_FRIENDLY_NAME_CHARS {
+        if !is_valid_friendly_name(&name) {
             return Err(bad(&format!(
-                "the friendly name is longer than {MAX_FRIENDLY_NAME_CHARS} characters"
+                "the friendly name must be 1 to {MAX_FRIENDLY_NAME_CHARS} printable characters"
             )));
         }
         if let Some(first) = seen.insert(email.clone(), line) {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use sqlx::SqliteConnection;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::users::decode_email;
 use super::{Store, StoreError};
@@ -294,12 +294,7 @@ impl Store {
             .bind(group)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(ListError::NoSuchGroup);
-        }
-        let version = bump(&mut tx, me).await?;
-        tx.commit().await?;
-        Ok(version)
+        group_changed(tx, me, done.rows_affected()).await
     }
 
     /// REG: renames a group (group 0 too). `NoSuchGroup`.
@@ -311,12 +306,7 @@ impl Store {
             .bind(group)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(ListError::NoSuchGroup);
-        }
-        let version = bump(&mut tx, me).await?;
-        tx.commit().await?;
-        Ok(version)
+        group_changed(tx, me, done.rows_affected()).await
     }
 
     /// GTC. `Unchanged` if already that value.
@@ -673,6 +663,21 @@ async fn check_room(
 }
 
 /// Puts `contact` on one of `owner`'s lists with `name`, replacing the entry's old name.
+/// Ends a group change that touched `rows` groups: `NoSuchGroup` if none, else bumps my
+/// version and commits.
+async fn group_changed(
+    mut tx: Transaction<'static, Sqlite>,
+    me: UserId,
+    rows: u64,
+) -> Result<u32, ListError> {
+    if rows == 0 {
+        return Err(ListError::NoSuchGroup);
+    }
+    let version = bump(&mut tx, me).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
 async fn put_entry(
     conn: &mut SqliteConnection,
     owner: UserId,
