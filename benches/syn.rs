@@ -18,6 +18,7 @@ fn snapshot() -> Snapshot {
                 properties.0.insert(Property::Phh, "+1 555 0100".to_owned());
             }
             ContactRecord {
+                id: i + 2,
                 email: format!("contact{i:03}@example.com").parse().expect("valid handle"),
                 name: format!("Contact {i} (friend)"),
                 lists: all,

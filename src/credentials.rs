@@ -88,17 +88,17 @@ pub fn md5_hex(parts: &[&[u8]]) -> String {
     hex::encode(md5.finalize())
 }
 
-/// `n` random decimal digits from the OS generator.
+/// `n` random decimal digits. Like every secret here, from `rand`'s thread-local CSPRNG
+/// (ChaCha, seeded and reseeded from the OS): one system call per digit from `OsRng`
+/// itself was a tenth of a login's system calls.
 pub fn random_digits(n: usize) -> String {
-    let mut rng = OsRng;
+    let mut rng = rand::thread_rng();
     (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10))).collect()
 }
 
 /// 128 random bits as 32 lower-case hex digits.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill(&mut bytes);
-    hex::encode(bytes)
+    hex::encode(rand::thread_rng().gen::<[u8; 16]>())
 }
 
 fn latin1(text: &str) -> Option<Vec<u8>> {

@@ -221,7 +221,7 @@ mod tests {
         assert!(user.passport_hash.is_none());
         let salt_digest = crate::credentials::md5_hex(&[user.md5_salt.as_bytes(), b"pw7"]);
         assert_eq!(user.md5_digest, salt_digest);
-        assert_eq!(store.lists_summary(user.id).await.unwrap().contacts.len(), 4);
+        assert_eq!(store.snapshot(user.id).await.unwrap().contacts.len(), 4);
         let odd = Options { contacts: Some(3), ..options };
         assert!(matches!(import(&store, Vec::new(), odd, |_| {}).await, Err(ImportError::OddContacts(3))));
     }

@@ -13,7 +13,7 @@ use crate::presence::{Event, Privacy};
 use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, ListSet, Property};
 use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
 use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
-use crate::store::{ContactBits, ListError, ListsSummary, UserId};
+use crate::store::{ContactBits, ListError, Snapshot, UserId};
 
 /// What a session remembers of its own lists.
 #[derive(Debug)]
@@ -22,9 +22,14 @@ pub(super) struct Lists {
     pub contacts: HashMap<UserId, ContactBits>,
 }
 
-impl From<ListsSummary> for Lists {
-    fn from(s: ListsSummary) -> Self {
-        let contacts = s.contacts.into_iter().map(|c| (c.id, c)).collect();
+impl From<&Snapshot> for Lists {
+    fn from(s: &Snapshot) -> Self {
+        let bits = |c: &crate::store::ContactRecord| ContactBits {
+            id: c.id,
+            email: c.email.clone(),
+            lists: c.lists,
+        };
+        let contacts = s.contacts.iter().map(|c| (c.id, bits(c))).collect();
         Lists { blp: s.blp, contacts }
     }
 }
@@ -65,17 +70,31 @@ impl Lists {
 impl Online {
     /// `SYN tr v`: just `SYN tr v` if the client is up to date, else everything. Up to
     /// date means equal to the database's version: other accounts' changes (an AL that
-    /// now shows me their phone numbers) bump it without telling this session.
-    pub(super) async fn syn(&mut self, tr: TrId, cached: u32) -> Result<Outcome, ProtocolError> {
-        // No list version is 0 (they start at 1 and only grow): a client without a cache
-        // gets everything, without asking the database first.
-        if cached != 0 {
-            let current = self.shared.store.list_version(self.user.id).await.map_err(internal)?;
-            if cached == current {
-                return Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
+    /// now shows me their phone numbers) bump it without telling this session. `held` is
+    /// the snapshot read at login, when SYN is the first command after it and nothing has
+    /// happened since (the usual case: no second read).
+    pub(super) async fn syn(
+        &mut self,
+        tr: TrId,
+        cached: u32,
+        held: Option<Box<Snapshot>>,
+    ) -> Result<Outcome, ProtocolError> {
+        let up_to_date = || Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
+        let snapshot = match held {
+            Some(snapshot) => snapshot,
+            None => {
+                // No list version is 0 (they start at 1 and only grow): a client without a
+                // cache gets everything, without asking the database first.
+                let store = &self.shared.store;
+                if cached != 0 && store.list_version(self.user.id).await.map_err(internal)? == cached {
+                    return up_to_date();
+                }
+                Box::new(store.snapshot(self.user.id).await.map_err(internal)?)
             }
+        };
+        if snapshot.version == cached {
+            return up_to_date();
         }
-        let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
         Ok(Outcome::replies(render::syn(tr, &self.dialect, &snapshot)))
     }
 

@@ -188,14 +188,14 @@ impl Ns {
         // in this session's mailbox rather than lost.
         let presence = &self.shared.presence;
         presence.sign_in(user.id, self.session.clone());
-        let summary = match self.shared.store.lists_summary(user.id).await {
-            Ok(summary) => summary,
+        let snapshot = match self.shared.store.snapshot(user.id).await {
+            Ok(snapshot) => snapshot,
             Err(e) => {
                 presence.sign_out(user.id, self.session.conn);
                 return Err(internal(e));
             }
         };
-        let lists = Lists::from(summary);
+        let lists = Lists::from(&snapshot);
         let watchers: Vec<_> = lists.on(List::Reverse).collect();
         presence.set_lists(user.id, self.session.conn, Arc::new(lists.privacy()), watchers);
         let profile = Profile {
@@ -220,6 +220,7 @@ impl Ns {
             dialect,
             user,
             lists,
+            held: Some(Box::new(snapshot)),
             status: None,
             caps: 0,
             challenges: Challenges::default(),

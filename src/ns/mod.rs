@@ -23,7 +23,7 @@ use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
 use crate::protocol::{Command, Dialect, ProtocolError, Reply};
 use crate::server::{Peer, Shared};
-use crate::store::{StoreError, User};
+use crate::store::{Snapshot, StoreError, User};
 
 /// Which port the client reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,9 @@ struct Online {
     dialect: Dialect,
     user: User,
     lists: lists::Lists,
+    /// The lists as read at login, kept for the `SYN` that clients send next; the first
+    /// command or event drops it.
+    held: Option<Box<Snapshot>>,
     /// `None` until the first CHG.
     status: Option<Status>,
     caps: u32,
@@ -111,6 +114,7 @@ impl Ns {
 impl Online {
     /// After login: every command the dialect knows.
     async fn handle(&mut self, command: Command) -> Result<Outcome, ProtocolError> {
+        let held = self.held.take();
         if !self.dialect.knows(command.name()) && !matches!(command, Command::Png | Command::Out) {
             return match command {
                 Command::WrongDirection { name } => Err(ProtocolError::WrongDirection(name)),
@@ -127,7 +131,7 @@ impl Online {
             Command::Ver { .. } | Command::Inf { .. } | Command::Cvq { .. } => {
                 Err(ProtocolError::NotExpected)
             }
-            Command::Syn { tr, version } => self.syn(tr, version).await,
+            Command::Syn { tr, version } => self.syn(tr, version, held).await,
             Command::Lst { tr, list } => self.lst(tr, list).await,
             Command::Lsg { tr } => self.lsg(tr).await,
             Command::Add { tr, list, email, name, group } => self.add(tr, list, email, name, group).await,
@@ -160,6 +164,8 @@ impl Online {
 
     /// Answers an event from another session, in this session's dialect.
     fn on_event(&mut self, event: Event) -> Outcome {
+        // Whatever happened may have changed my lists since they were read.
+        self.held = None;
         match event {
             Event::LoggedInElsewhere => Outcome::hang_up(vec![Reply::new("OUT").arg("OTH")]),
             other => Outcome::replies(self.contact_event(other).into_iter().collect()),

@@ -7,7 +7,6 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rand::rngs::OsRng;
 use rand::Rng;
 
 use crate::protocol::Email;
@@ -79,7 +78,7 @@ impl fmt::Debug for Tickets {
 }
 
 fn new_token() -> String {
-    let mut rng = OsRng;
+    let mut rng = rand::thread_rng();
     (0..TOKEN_CHARS).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
 }
 

@@ -234,7 +234,7 @@ mod tests {
         let ring: Vec<Email> = accounts.iter().map(|a| a.email.clone()).collect();
         assert_eq!(store.befriend_ring(&ring, 2).await.unwrap(), 7 * 4);
         let u0 = store.user(&ring[0]).await.unwrap().unwrap();
-        let summary = store.lists_summary(u0.id).await.unwrap();
+        let summary = store.snapshot(u0.id).await.unwrap();
         let mut contacts: Vec<&str> = summary.contacts.iter().map(|c| c.email.as_str()).collect();
         contacts.sort_unstable();
         assert_eq!(contacts, ["u1@example.com", "u2@example.com", "u5@example.com", "u6@example.com"]);
@@ -245,7 +245,7 @@ mod tests {
         assert!(snapshot.contacts.iter().all(|c| c.groups == [0]), "new FL entries are in group 0");
         // Again: nothing new, entries stay as they are.
         store.befriend_ring(&ring, 2).await.unwrap();
-        assert_eq!(store.lists_summary(u0.id).await.unwrap().contacts.len(), 4);
+        assert_eq!(store.snapshot(u0.id).await.unwrap().contacts.len(), 4);
     }
 
     #[tokio::test]
@@ -298,7 +298,7 @@ mod tests {
         let u0 = store.user(&ring[0]).await.unwrap().unwrap();
         store.add_to_list(u0.id, List::Block, &ring[1], "x", None, 150).await.unwrap();
         store.befriend_ring(&ring, 1).await.unwrap();
-        let summary = store.lists_summary(u0.id).await.unwrap();
+        let summary = store.snapshot(u0.id).await.unwrap();
         let on_fl: Vec<&str> = summary
             .contacts
             .iter()
@@ -307,7 +307,7 @@ mod tests {
             .collect();
         assert_eq!(on_fl, ["u2@example.com"]);
         let u1 = store.user(&ring[1]).await.unwrap().unwrap();
-        let theirs = store.lists_summary(u1.id).await.unwrap();
+        let theirs = store.snapshot(u1.id).await.unwrap();
         assert!(!theirs.contacts.iter().any(|c| c.id == u0.id), "u1 did not get u0 either");
     }
 }

@@ -56,16 +56,6 @@ pub struct ContactBits {
     pub lists: ListSet,
 }
 
-/// What a session loads at login.
-#[derive(Debug, Clone)]
-pub struct ListsSummary {
-    pub version: u32,
-    pub gtc: Gtc,
-    pub blp: Blp,
-    /// Every account on any of my four lists.
-    pub contacts: Vec<ContactBits>,
-}
-
 /// Property values; `None` is unset. Flags (`MOB`, `MBE`) are `"Y"`/`"N"`, unset meaning `N`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Properties(pub std::collections::BTreeMap<Property, String>);
@@ -86,6 +76,7 @@ pub struct Group {
 /// One account on my lists, as `SYN` and `LST` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactRecord {
+    pub id: UserId,
     pub email: Email,
     /// The name stored with the entry (decoded); changed by ADD and REA.
     pub name: String,
@@ -138,35 +129,6 @@ pub struct PropertyChanged {
 }
 
 impl Store {
-    /// My version, settings and every contact's list bits.
-    pub async fn lists_summary(&self, me: UserId) -> Result<ListsSummary, StoreError> {
-        // One statement (so one consistent read, and one round trip to the connection's
-        // thread on every login): my settings on every row, with each contact if I have any.
-        type Row = (u32, String, String, Option<UserId>, Option<String>, Option<u8>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT me.list_version, me.gtc, me.blp, c.contact_id, u.email, c.lists
-             FROM users me
-             LEFT JOIN contacts c ON c.owner_id = me.id
-             LEFT JOIN users u ON u.id = c.contact_id
-             WHERE me.id = ? ORDER BY u.email",
-        )
-        .bind(me)
-        .fetch_all(&self.read)
-        .await?;
-        let (version, gtc, blp) = match rows.first() {
-            Some((version, gtc, blp, ..)) => (*version, decode(gtc)?, decode(blp)?),
-            None => return Err(StoreError::NotFound),
-        };
-        let contacts = rows
-            .into_iter()
-            .filter_map(|(.., id, email, lists)| Some((id?, email?, lists?)))
-            .map(|(id, email, lists)| {
-                Ok(ContactBits { id, email: decode_email(&email)?, lists: ListSet(lists) })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
-        Ok(ListsSummary { version, gtc, blp, contacts })
-    }
-
     /// My current list version: what a client's cached lists must match.
     pub async fn list_version(&self, me: UserId) -> Result<u32, StoreError> {
         let version: i64 = sqlx::query_scalar("SELECT list_version FROM users WHERE id = ?")
@@ -176,19 +138,37 @@ impl Store {
         Ok(u32::try_from(version).map_err(|e| sqlx::Error::Decode(e.into()))?)
     }
 
-    /// Everything a full SYN sends.
+    /// Everything a full SYN sends, in one statement: one consistent read and one round trip
+    /// to the connection's thread, whatever the lists' sizes.
     pub async fn snapshot(&self, me: UserId) -> Result<Snapshot, StoreError> {
-        // One read transaction, so the version matches the lists; six queries whatever
-        // the lists' sizes.
-        let mut tx = self.read.begin().await?;
-        let (version, gtc, blp) = settings(&mut tx, me).await?;
-        let properties = own_properties(&mut tx, me).await?;
-        let groups = groups(&mut tx, me).await?;
-        let mut contacts = contact_records(&mut tx, me).await?;
-        let memberships = memberships(&mut tx, me).await?;
-        let visible = visible_properties(&mut tx, me).await?;
-        tx.commit().await?;
-
+        let rows: Vec<SnapshotRow> =
+            sqlx::query_as(SNAPSHOT).bind(me).bind(List::Allow.bit()).fetch_all(&self.read).await?;
+        let mut settings = None;
+        let mut properties = Properties::default();
+        let mut groups = Vec::new();
+        let mut contacts = HashMap::new();
+        let mut memberships = Vec::new();
+        let mut visible = Vec::new();
+        for (kind, id, a, b, n) in rows {
+            let id = id.unwrap_or_default();
+            let (a, b, n) = (a.unwrap_or_default(), b.unwrap_or_default(), n.unwrap_or_default());
+            match kind {
+                0 => settings = Some((narrow(id)?, decode(&a)?, decode(&b)?)),
+                1 => drop(properties.0.insert(decode(&a)?, b)),
+                2 => groups.push(Group { id: narrow(id)?, name: a }),
+                3 => {
+                    let lists = ListSet(narrow(n)?);
+                    let email = decode_email(&a)?;
+                    let (groups, properties) = (Vec::new(), Properties::default());
+                    contacts.insert(id, ContactRecord { id, email, name: b, lists, groups, properties });
+                }
+                4 => memberships.push((id, narrow(n)?)),
+                _ => visible.push((id, decode(&a)?, b)),
+            }
+        }
+        let (version, gtc, blp) = settings.ok_or(StoreError::NotFound)?;
+        groups.sort_by_key(|g| g.id);
+        memberships.sort_unstable();
         for (contact, group) in memberships {
             if let Some(record) = contacts.get_mut(&contact).filter(|r| r.lists.contains(List::Forward)) {
                 record.groups.push(group);
@@ -750,92 +730,32 @@ async fn clear_bit(
     Ok(())
 }
 
-// Reads for the summary and the snapshot.
+// The snapshot's one statement.
 
-/// My list version, GTC and BLP; `NotFound` for an unknown account.
-async fn settings(conn: &mut SqliteConnection, me: UserId) -> Result<(u32, Gtc, Blp), StoreError> {
-    let (version, gtc, blp): (u32, String, String) =
-        sqlx::query_as("SELECT list_version, gtc, blp FROM users WHERE id = ?")
-            .bind(me)
-            .fetch_optional(conn)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-    Ok((version, decode(&gtc)?, decode(&blp)?))
-}
+/// `(kind, id, a, b, n)`; which columns a kind uses is in [`SNAPSHOT`].
+type SnapshotRow = (u8, Option<i64>, Option<String>, Option<String>, Option<i64>);
 
-async fn own_properties(conn: &mut SqliteConnection, me: UserId) -> Result<Properties, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, value FROM properties WHERE user_id = ?")
-        .bind(me)
-        .fetch_all(conn)
-        .await?;
-    let props = rows
-        .into_iter()
-        .map(|(name, value)| Ok((decode(&name)?, value)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Properties(props))
-}
+/// Kind 0: my settings (id = list version, a = GTC, b = BLP); 1: my properties (a = name,
+/// b = value); 2: my groups (id, a = name); 3: my entries (id = contact, a = e-mail,
+/// b = name, n = list bits); 4: my FL entries' groups (id = contact, n = group); 5: the
+/// properties of contacts that have me on their AL (id = contact, a = name, b = value;
+/// `CROSS JOIN` keeps SQLite's order: my few entries, their usually absent properties,
+/// then the check, rather than everyone who lists me).
+const SNAPSHOT: &str = "
+    SELECT 0, list_version, gtc, blp, NULL FROM users WHERE id = ?1
+    UNION ALL SELECT 1, NULL, name, value, NULL FROM properties WHERE user_id = ?1
+    UNION ALL SELECT 2, group_id, name, NULL, NULL FROM groups WHERE owner_id = ?1
+    UNION ALL SELECT 3, c.contact_id, u.email, c.name, c.lists
+        FROM contacts c JOIN users u ON u.id = c.contact_id WHERE c.owner_id = ?1
+    UNION ALL SELECT 4, contact_id, NULL, NULL, group_id FROM contact_groups WHERE owner_id = ?1
+    UNION ALL SELECT 5, p.user_id, p.name, p.value, NULL
+        FROM contacts mine CROSS JOIN properties p CROSS JOIN contacts theirs
+        WHERE mine.owner_id = ?1 AND p.user_id = mine.contact_id
+            AND theirs.owner_id = mine.contact_id AND theirs.contact_id = ?1 AND theirs.lists & ?2";
 
-async fn groups(conn: &mut SqliteConnection, me: UserId) -> Result<Vec<Group>, sqlx::Error> {
-    let rows: Vec<(GroupId, String)> =
-        sqlx::query_as("SELECT group_id, name FROM groups WHERE owner_id = ? ORDER BY group_id")
-            .bind(me)
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(|(id, name)| Group { id, name }).collect())
-}
-
-/// My entries by contact id, without groups and properties yet.
-async fn contact_records(
-    conn: &mut SqliteConnection,
-    me: UserId,
-) -> Result<HashMap<UserId, ContactRecord>, sqlx::Error> {
-    let rows: Vec<(UserId, String, String, u8)> = sqlx::query_as(
-        "SELECT c.contact_id, u.email, c.name, c.lists FROM contacts c JOIN users u ON u.id = c.contact_id
-         WHERE c.owner_id = ?",
-    )
-    .bind(me)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter()
-        .map(|(id, email, name, lists)| {
-            let record = ContactRecord {
-                email: decode_email(&email)?,
-                name,
-                lists: ListSet(lists),
-                groups: Vec::new(),
-                properties: Properties::default(),
-            };
-            Ok((id, record))
-        })
-        .collect()
-}
-
-/// (contact, group) for each of my FL entries' groups, groups ascending.
-async fn memberships(conn: &mut SqliteConnection, me: UserId) -> Result<Vec<(UserId, GroupId)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT contact_id, group_id FROM contact_groups WHERE owner_id = ? ORDER BY contact_id, group_id",
-    )
-    .bind(me)
-    .fetch_all(conn)
-    .await
-}
-
-/// The properties of my contacts that have me on their AL.
-async fn visible_properties(
-    conn: &mut SqliteConnection,
-    me: UserId,
-) -> Result<Vec<(UserId, Property, String)>, sqlx::Error> {
-    let rows: Vec<(UserId, String, String)> = sqlx::query_as(
-        "SELECT p.user_id, p.name, p.value FROM contacts theirs
-         JOIN contacts mine ON mine.owner_id = ?1 AND mine.contact_id = theirs.owner_id
-         JOIN properties p ON p.user_id = theirs.owner_id
-         WHERE theirs.contact_id = ?1 AND theirs.lists & ?2",
-    )
-    .bind(me)
-    .bind(List::Allow.bit())
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(|(id, name, value)| Ok((id, decode(&name)?, value))).collect()
+/// A stored integer into the narrower type it was written from.
+fn narrow<T: TryFrom<i64>>(value: i64) -> Result<T, sqlx::Error> {
+    T::try_from(value).map_err(|_| sqlx::Error::Decode(format!("stored value {value} out of range").into()))
 }
 
 /// Parses a stored wire spelling (GTC, BLP, property name); one that fails is a decode error.
@@ -891,7 +811,7 @@ mod tests {
 
     impl Fixture {
         async fn version(&self, id: UserId) -> u32 {
-            self.store.lists_summary(id).await.expect("summary").version
+            self.store.snapshot(id).await.expect("snapshot").version
         }
 
         async fn add(
@@ -1135,7 +1055,7 @@ mod tests {
         assert_eq!((a.lists, a.groups.len()), (lists(&[List::Allow, List::Reverse]), 0));
         assert_eq!(a.properties, Properties::default());
 
-        let summary = f.store.lists_summary(f.a).await.unwrap();
+        let summary = f.store.snapshot(f.a).await.unwrap();
         assert_eq!((summary.version, summary.gtc, summary.blp), (8, Gtc::Never, Blp::Block));
         let bits: Vec<(UserId, ListSet)> = summary.contacts.iter().map(|c| (c.id, c.lists)).collect();
         assert_eq!(bits, [(f.b, lists(&[List::Forward])), (f.c, lists(&[List::Forward]))]);
@@ -1213,7 +1133,7 @@ mod tests {
         let store = Store::open(&url(&f.dir)).await.unwrap();
         let snapshot = store.snapshot(f.a).await.unwrap();
         assert_eq!((snapshot.version, snapshot.groups.len(), snapshot.contacts.len()), (3, 2, 1));
-        assert_eq!(store.lists_summary(f.b).await.unwrap().version, 2);
+        assert_eq!(store.snapshot(f.b).await.unwrap().version, 2);
         store.close().await;
     }
 

@@ -13,8 +13,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use import::{Imported, NewAccount};
 pub use lists::{
-    Added, ContactBits, ContactRecord, Group, ListError, ListsSummary, Properties, PropertyChanged, Removed,
-    Snapshot, UserId,
+    Added, ContactBits, ContactRecord, Group, ListError, Properties, PropertyChanged, Removed, Snapshot,
+    UserId,
 };
 pub use users::User;
 
@@ -50,7 +50,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("mmap_size", "268435456");
         // A connection to a local file does not go stale: no `ping` before each use (with
         // sqlx's default, every acquire costs a round trip to the connection's thread).
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
