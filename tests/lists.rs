@@ -361,6 +361,25 @@ async fn someone_adding_you_while_you_are_online() {
     assert!(added > first);
 }
 
+/// The lists read at login serve the first `SYN`, unless something happened meanwhile.
+#[tokio::test]
+async fn news_between_login_and_syn_reaches_the_syn() {
+    let server = TestServer::start_with(|c| c.challenges.enabled = false).await;
+    server.add_user_named(ALICE, "Alice", "pa").await;
+    server.add_user_named(BOB, "Bob", "pb").await;
+    let mut bob = server.login(BOB, "pb", Dialect::MSNP7).await;
+    let mut alice = server.login(ALICE, "pa", Dialect::MSNP2).await;
+    alice.transcript(&format!("C: ADD 1 FL {BOB} Bob\nS: ADD 1 FL * {BOB} Bob")).await;
+    bob.transcript(&format!(
+        "S: ADD 0 RL {{rv}} {ALICE} Alice
+         C: SYN 1 0
+         S: SYN 1 {{rv}}"
+    ))
+    .await;
+    let rl = format!("LST 1 RL {} 1 1 {ALICE} Alice", bob.var("rv"));
+    assert!(bob.recv_until_quiet().await.iter().any(|f| f.line == rl), "the SYN shows Alice on the RL");
+}
+
 #[tokio::test]
 async fn msnp8_syn_is_compact() {
     let server = friends_with_phones().await;
