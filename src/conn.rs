@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::codec::{Framed, FramedParts};
@@ -258,6 +258,11 @@ async fn write(framed: &mut Framed<TcpStream, MsnpCodec>, replies: Vec<Reply>) -
         }
         framed.flush().await
     };
+    let mut send = std::pin::pin!(send);
+    // Usually the socket takes everything at once: no timer to arm and disarm then.
+    if let Some(written) = send.as_mut().now_or_never() {
+        return written;
+    }
     match tokio::time::timeout(WRITE_TIMEOUT, send).await {
         Ok(result) => result,
         Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()),

@@ -21,7 +21,7 @@ pub type ConnId = u64;
 pub struct Shown {
     pub id: UserId,
     pub email: Email,
-    /// Decoded friendly name.
+    /// Friendly name, URL-encoded as on the wire: encoded once, sent to every watcher.
     pub name: String,
     pub status: Status,
     /// MSNP8 client capabilities, relayed as sent.

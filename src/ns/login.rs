@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tracing::info;
+use tracing::{debug, info};
 
 use super::challenge::Challenges;
 use super::lists::Lists;
@@ -104,7 +104,7 @@ impl Ns {
     fn xfr_ns(&self, tr: TrId, dialect: &Dialect) -> Reply {
         let to = public_address(&self.shared, self.peer.local, self.shared.addrs.notification.port());
         let from = public_address(&self.shared, self.peer.local, self.peer.local.port());
-        info!(version = %dialect, to, "handed off to the notification server");
+        debug!(version = %dialect, to, "handed off to the notification server");
         render::xfr_ns(tr, dialect, &to, &from)
     }
 

@@ -10,7 +10,7 @@ use super::Online;
 use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
 use crate::protocol::lists::{List, Status};
-use crate::protocol::{render, ProtocolError, Reply, TrId};
+use crate::protocol::{render, url_encode, ProtocolError, Reply, TrId};
 
 impl Online {
     /// `CHG tr status {caps}`. The first one also lists who is online (`ILN`) and, from
@@ -63,7 +63,7 @@ impl Online {
         Some(Arc::new(Shown {
             id: self.user.id,
             email: self.user.email.clone(),
-            name: self.user.friendly_name.clone(),
+            name: url_encode(&self.user.friendly_name),
             status: self.status?,
             caps: self.caps,
         }))

@@ -259,7 +259,7 @@ pub fn nln(d: &Dialect, shown: &Shown) -> Reply {
 }
 
 fn presence_line(reply: Reply, d: &Dialect, shown: &Shown) -> Reply {
-    let reply = reply.arg(shown.status).arg(&shown.email).arg(url_encode(&shown.name));
+    let reply = reply.arg(shown.status).arg(&shown.email).arg(&shown.name);
     if d.client_caps {
         reply.arg(shown.caps)
     } else {
