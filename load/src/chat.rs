@@ -168,7 +168,12 @@ pub async fn run_relay(args: RelayArgs) -> anyhow::Result<()> {
     let accounts: Vec<crate::accounts::Account> = (0..needed)
         .map(|i| crate::accounts::Account { email: format!("relay{i}@relay.example"), password: "-".into() })
         .collect();
-    let target = client::Target { dispatch: addr, version: 7, timeout: Duration::from_secs(args.timeout) };
+    let target = client::Target {
+        dispatch: addr,
+        version: 7,
+        passport: crate::passport::DEFAULT_ADDR,
+        timeout: Duration::from_secs(args.timeout),
+    };
     let task = serde_json::to_value(task(&args.chat, Venue::Relay(addr), workers))?;
     let sources = crate::workers::sources(args.sources);
     let jobs = crate::workers::shares(needed, workers)

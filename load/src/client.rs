@@ -1,6 +1,6 @@
-//! An MSNP client connection over real TCP: msnd's codec reading the server's side, the MD5
-//! login of MSNP2–7 through the dispatch and the notification server, and the answer a
-//! logged-in client owes (`QRY` to `CHL`). Nothing here panics on what a server sends: every
+//! An MSNP client connection over real TCP: msnd's codec reading the server's side, the
+//! login through the dispatch and the notification server (MD5 for MSNP2–7, Passport 1.4
+//! for MSNP8, see `passport.rs`), and the answer a logged-in client owes (`QRY` to `CHL`). Nothing here panics on what a server sends: every
 //! surprise is a [`Failure`] that says what happened.
 
 use std::fmt;
@@ -13,10 +13,11 @@ use msnd::credentials::md5_hex;
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
 use tokio_util::codec::Framed;
 
 use crate::accounts::Account;
+use crate::rx;
 
 /// The official client's challenge id and key: `QRY` answers `md5(challenge + key)`.
 pub const CHALLENGE_ID: &str = "msmsgs@msnmsgr.com";
@@ -100,7 +101,7 @@ fn check_loopback(addr: SocketAddr) -> Result<SocketAddr, Failure> {
 
 /// One connection to a dispatch, notification or switchboard server.
 pub struct Conn {
-    framed: Framed<TcpStream, MsnpCodec>,
+    framed: Framed<rx::Stream, MsnpCodec>,
     next_tr: u32,
     timeout: Duration,
 }
@@ -128,7 +129,18 @@ impl Conn {
         };
         let _ = stream.set_nodelay(true);
         let codec = MsnpCodec::new(Reading::FromServer, 64 * 1024, 64 * 1024);
-        Ok(Conn { framed: Framed::new(stream, codec), next_tr: 1, timeout })
+        Ok(Conn { framed: Framed::new(rx::Stream::new(stream), codec), next_tr: 1, timeout })
+    }
+
+    /// From now on, [`Conn::arrived`] tells when each frame reached this machine.
+    pub fn timestamp_arrivals(&mut self) -> Result<(), Failure> {
+        self.framed.get_mut().timestamp_arrivals().map_err(|e| Failure::io("SO_TIMESTAMPNS", &e))
+    }
+
+    /// When the data of the last frame returned arrived at the socket (the kernel's
+    /// timestamp), once [`Conn::timestamp_arrivals`] is on.
+    pub fn arrived(&self) -> Option<u64> {
+        self.framed.get_ref().arrived()
     }
 
     /// A fresh transaction id.
@@ -226,8 +238,10 @@ impl Conn {
 pub struct Target {
     /// The dispatch server (or a notification server that authenticates directly).
     pub dispatch: SocketAddr,
-    /// MSNP version spoken, 2 to 7 (MD5 login).
+    /// MSNP version spoken, 2 to 7 (MD5 login) or 8 (Passport 1.4 login).
     pub version: u8,
+    /// The Passport service over plain HTTP, for MSNP8 (a loopback address).
+    pub passport: SocketAddr,
     /// Longest wait for any one answer.
     pub timeout: Duration,
 }
@@ -247,56 +261,73 @@ pub fn ver_offer(version: u8) -> &'static str {
         4 => "MSNP4 MSNP3 CVR0",
         5 => "MSNP5 MSNP4 CVR0",
         6 => "MSNP6 MSNP5 MSNP4 CVR0",
-        _ => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
+        7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
+        _ => "MSNP8 CVR0",
     }
 }
 
-/// The complete login of an MSNP2–7 client: dispatch (`VER`, `INF`, `USR I` → `XFR NS`),
-/// then the notification server (`VER`, `INF`, `USR I`/`S` with the MD5 answer), `SYN 0`
-/// read to its end, and `CHG NLN` answered.
+/// The authentication package: MD5 up to MSNP7, TWN (Passport 1.4) from MSNP8.
+fn auth_package(version: u8) -> &'static str {
+    if version >= 8 {
+        "TWN"
+    } else {
+        "MD5"
+    }
+}
+
+/// The complete login: dispatch (`VER`, `INF` or MSNP8's `CVR`, `USR I` → `XFR NS`), then
+/// the notification server (the same, `USR I` answered by a challenge, `USR S` with the MD5
+/// answer or MSNP8's Passport ticket), `SYN 0` read to its end, and `CHG NLN` answered.
 pub async fn login(
     target: &Target,
     account: &Account,
     source: Option<Ipv4Addr>,
 ) -> Result<LoggedIn, Failure> {
+    let package = auth_package(target.version);
     let mut conn = Conn::connect(target.dispatch, source, target.timeout).await?;
-    hello(&mut conn, target.version).await?;
+    hello(&mut conn, target.version, &account.email).await?;
     let tr = conn.tr();
-    conn.send(&format!("USR {tr} MD5 I {}", account.email)).await?;
+    conn.send(&format!("USR {tr} {package} I {}", account.email)).await?;
     let answer = conn.reply(&["XFR", "USR"], tr).await?;
     let tokens: Vec<&str> = answer.line.split(' ').collect();
-    let salt = match tokens.as_slice() {
+    let challenge = match tokens.as_slice() {
         ["XFR", _, "NS", address, ..] => {
             let ns: SocketAddr =
                 address.parse().map_err(|_| Failure::protocol(format!("bad XFR address {address:?}")))?;
             drop(conn);
             conn = Conn::connect(ns, source, target.timeout).await?;
-            hello(&mut conn, target.version).await?;
+            hello(&mut conn, target.version, &account.email).await?;
             let tr = conn.tr();
-            conn.send(&format!("USR {tr} MD5 I {}", account.email)).await?;
+            conn.send(&format!("USR {tr} {package} I {}", account.email)).await?;
             let answer = conn.reply(&["USR"], tr).await?;
-            salt_of(&answer.line)?
+            challenge_of(&answer.line, package)?
         }
         // A server without a separate dispatch step authenticates on the first connection.
-        ["USR", ..] => salt_of(&answer.line)?,
+        ["USR", ..] => challenge_of(&answer.line, package)?,
         _ => return Err(Failure::protocol(format!("unexpected answer {:?} to USR I", answer.line))),
     };
+    let response = match package {
+        "TWN" => crate::passport::ticket(target, account, &challenge, source).await?,
+        _ => md5_hex(&[challenge.as_bytes(), account.password.as_bytes()]),
+    };
     let tr = conn.tr();
-    let response = md5_hex(&[salt.as_bytes(), account.password.as_bytes()]);
-    conn.send(&format!("USR {tr} MD5 S {response}")).await?;
+    conn.send(&format!("USR {tr} {package} S {response}")).await?;
     let ok = conn.reply(&["USR"], tr).await?;
     if ok.line.split(' ').nth(2) != Some("OK") {
         return Err(Failure::protocol(format!("login refused: {:?}", ok.line)));
     }
-    let forward = sync_lists(&mut conn).await?;
+    let forward = sync_lists(&mut conn, target.version).await?;
     let tr = conn.tr();
-    conn.send(&format!("CHG {tr} NLN")).await?;
+    // MSNP8 clients add their capabilities: none here.
+    let caps = if target.version >= 8 { " 0" } else { "" };
+    conn.send(&format!("CHG {tr} NLN{caps}")).await?;
     conn.reply(&["CHG"], tr).await?;
     Ok(LoggedIn { conn, forward })
 }
 
-/// `VER` and `INF`: the version and MD5 agreed.
-async fn hello(conn: &mut Conn, version: u8) -> Result<(), Failure> {
+/// `VER`, then `INF` (the MD5 login agreed) or, from MSNP8, which has no INF, `CVR` with
+/// MSN Messenger 5.0's details.
+async fn hello(conn: &mut Conn, version: u8, email: &str) -> Result<(), Failure> {
     let tr = conn.tr();
     conn.send(&format!("VER {tr} {}", ver_offer(version))).await?;
     let ver = conn.reply(&["VER"], tr).await?;
@@ -305,6 +336,11 @@ async fn hello(conn: &mut Conn, version: u8) -> Result<(), Failure> {
         return Err(Failure::protocol(format!("{wanted} not agreed: {:?}", ver.line)));
     }
     let tr = conn.tr();
+    if version >= 8 {
+        conn.send(&format!("CVR {tr} 0x0409 winnt 5.1 i386 MSNMSGR 5.0.0540 MSMSGS {email}")).await?;
+        conn.reply(&["CVR"], tr).await?;
+        return Ok(());
+    }
     conn.send(&format!("INF {tr}")).await?;
     let inf = conn.reply(&["INF"], tr).await?;
     if !inf.line.split(' ').any(|t| t == "MD5") {
@@ -313,20 +349,31 @@ async fn hello(conn: &mut Conn, version: u8) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The salt of `USR tr MD5 S salt`.
-fn salt_of(line: &str) -> Result<String, Failure> {
+/// The challenge of `USR tr package S challenge`: the MD5 salt, or the Passport 1.4 string.
+fn challenge_of(line: &str, package: &str) -> Result<String, Failure> {
     match line.split(' ').collect::<Vec<_>>().as_slice() {
-        ["USR", _, "MD5", "S", salt] => Ok((*salt).to_owned()),
-        _ => Err(Failure::protocol(format!("expected the MD5 challenge, got {line:?}"))),
+        ["USR", _, p, "S", challenge] if *p == package => Ok((*challenge).to_owned()),
+        _ => Err(Failure::protocol(format!("expected the {package} challenge, got {line:?}"))),
     }
 }
 
-/// `SYN tr 0` read to its last line (MSNP2–7: the reverse list's last `LST`); returns the
-/// forward list.
-async fn sync_lists(conn: &mut Conn) -> Result<Vec<String>, Failure> {
+/// `SYN tr 0` read to its last line (MSNP2–7: the reverse list's last `LST`; MSNP8: the
+/// announced number of `LST`s); returns the forward list.
+async fn sync_lists(conn: &mut Conn, version: u8) -> Result<Vec<String>, Failure> {
     let tr = conn.tr();
     conn.send(&format!("SYN {tr} 0")).await?;
-    conn.reply(&["SYN"], tr).await?;
+    let syn = conn.reply(&["SYN"], tr).await?;
+    if version >= 8 {
+        let mut lists = CompactSyn::new(&syn.line)?;
+        while !lists.done() {
+            let frame = conn.recv().await?;
+            match frame.line.split(' ').next() {
+                Some("CHL") => conn.answer_challenge(&frame.line).await?,
+                _ => lists.take(&frame.line)?,
+            }
+        }
+        return Ok(lists.forward);
+    }
     let tr_text = tr.to_string();
     let mut forward = Vec::new();
     loop {
@@ -352,6 +399,53 @@ async fn sync_lists(conn: &mut Conn) -> Result<Vec<String>, Failure> {
     }
 }
 
+/// MSNP8's answer to `SYN` as it is read: `SYN tr version contacts groups` (just the
+/// version when the client is up to date), then lines without a transaction id (GTC, BLP,
+/// PRP, LSG) and exactly `contacts` lines `LST handle name lists [groups]`, each possibly
+/// followed by BPR lines.
+#[derive(Debug)]
+struct CompactSyn {
+    /// `LST` lines still to come.
+    due: usize,
+    /// Handles whose list bits include the forward list's (1).
+    forward: Vec<String>,
+}
+
+impl CompactSyn {
+    fn new(syn: &str) -> Result<CompactSyn, Failure> {
+        let due = match syn.split(' ').collect::<Vec<_>>().as_slice() {
+            ["SYN", _, _version] => Some(0),
+            ["SYN", _, _version, contacts, _groups] => contacts.parse().ok(),
+            _ => None,
+        };
+        let due = due.ok_or_else(|| Failure::protocol(format!("unexpected MSNP8 SYN answer {syn:?}")))?;
+        Ok(CompactSyn { due, forward: Vec::new() })
+    }
+
+    fn done(&self) -> bool {
+        self.due == 0
+    }
+
+    /// Takes the next line; only `LST` lines count, an error code is a failure.
+    fn take(&mut self, line: &str) -> Result<(), Failure> {
+        match line.split(' ').collect::<Vec<_>>().as_slice() {
+            ["LST", email, _name, lists, ..] => {
+                let lists: u8 =
+                    lists.parse().map_err(|_| Failure::protocol(format!("bad list bits in {line:?}")))?;
+                if lists & 1 != 0 {
+                    self.forward.push((*email).to_owned());
+                }
+                self.due = self.due.saturating_sub(1);
+            }
+            [code, ..] if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(Failure::protocol(format!("the server answered {line:?} during SYN")));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,14 +463,108 @@ mod tests {
     }
 
     #[test]
-    fn salts_and_loopback() {
-        assert_eq!(salt_of("USR 6 MD5 S 1234567890.123456789").unwrap(), "1234567890.123456789");
-        assert!(salt_of("USR 6 OK a@b.com").is_err());
+    fn challenges_and_loopback() {
+        let salt = challenge_of("USR 6 MD5 S 1234567890.123456789", "MD5").unwrap();
+        assert_eq!(salt, "1234567890.123456789");
+        assert!(challenge_of("USR 6 OK a@b.com", "MD5").is_err());
+        let twn = "lc=1033,id=507,tw=40,fs=1,ct=1700000000,kpp=1,kv=5,ver=2.1.0173.1,tpf=abc";
+        assert_eq!(challenge_of(&format!("USR 6 TWN S {twn}"), "TWN").unwrap(), twn);
+        assert!(challenge_of(&format!("USR 6 TWN S {twn}"), "MD5").is_err());
         assert!(check_loopback("127.0.0.9:1863".parse().unwrap()).is_ok());
         assert!(check_loopback("[::1]:1863".parse().unwrap()).is_ok());
         assert_eq!(
             check_loopback("10.0.0.1:1863".parse().unwrap()).unwrap_err().kind,
             FailureKind::NotLoopback
         );
+    }
+
+    /// Feeds `lines` to a [`CompactSyn`] started by `syn`; the forward list once done.
+    fn read_compact_syn(syn: &str, lines: &[&str]) -> Result<Option<Vec<String>>, Failure> {
+        let mut lists = CompactSyn::new(syn)?;
+        for line in lines {
+            if lists.done() {
+                break;
+            }
+            lists.take(line)?;
+        }
+        Ok(lists.done().then_some(lists.forward))
+    }
+
+    #[test]
+    fn msnp8_syn_ends_after_the_announced_lst_lines() {
+        let lines = [
+            "GTC A",
+            "BLP AL",
+            "PRP PHH 555%20123",
+            "LSG 0 Other%20Contacts 0",
+            "LST a@b.com A 11 0",
+            "BPR PHH 1",
+            "LST c@d.com C 8",
+            "LST e@f.com E 3 0,1",
+            "NLN NLN x@y.com X 0",
+        ];
+        let forward = read_compact_syn("SYN 5 42 3 1", &lines).unwrap().unwrap();
+        assert_eq!(forward, ["a@b.com", "e@f.com"]);
+        assert_eq!(read_compact_syn("SYN 5 42 4 1", &lines).unwrap(), None, "one LST short");
+        assert_eq!(read_compact_syn("SYN 5 1 0 0", &[]).unwrap(), Some(vec![]), "no contacts");
+        assert_eq!(read_compact_syn("SYN 5 42", &[]).unwrap(), Some(vec![]), "up to date");
+        assert!(read_compact_syn("SYN 5 42 x 1", &[]).is_err());
+        assert!(read_compact_syn("SYN 5 42 1 1", &["LST a@b.com A FL 0"]).is_err());
+        assert!(read_compact_syn("SYN 5 42 1 1", &["GTC A", "500 5"]).is_err());
+    }
+
+    /// A complete MSNP8 login against msnd itself, in-process on ephemeral loopback ports
+    /// with a temporary database: two friends see each other, a wrong password fails.
+    #[tokio::test]
+    async fn msnp8_login_against_msnd() {
+        use msnd::config::Config;
+        use msnd::credentials::Credentials;
+        use msnd::protocol::lists::List;
+        use msnd::server::Server;
+        use msnd::store::Store;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            database_url: format!("sqlite://{}", dir.path().join("msnd.db").display()),
+            ..Config::default()
+        };
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        (config.listen.dispatch, config.listen.notification, config.listen.switchboard) = (any, any, any);
+        (config.passport.http, config.passport.https) = (any, any);
+        let store = Store::open(&config.database_url).await.unwrap();
+        let (alice, bob) = ("alice@example.com", "bob@example.com");
+        for (email, password) in [(alice, "alice pw!"), (bob, "bob-pw")] {
+            store.create_user(&email.parse().unwrap(), email, &Credentials::new(password)).await.unwrap();
+        }
+        for (owner, contact) in [(alice, bob), (bob, alice)] {
+            let id = store.user(&owner.parse().unwrap()).await.unwrap().unwrap().id;
+            for list in [List::Forward, List::Allow] {
+                store.add_to_list(id, list, &contact.parse().unwrap(), contact, None, 150).await.unwrap();
+            }
+        }
+        let server = Server::bind(config, store).await.unwrap();
+        let addrs = server.addrs();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let _stop = shutdown.clone().drop_guard();
+        tokio::spawn(server.run(shutdown));
+
+        let target = Target {
+            dispatch: addrs.dispatch,
+            version: 8,
+            passport: addrs.passport_http,
+            timeout: Duration::from_secs(10),
+        };
+        let account =
+            |email: &str, password: &str| Account { email: email.into(), password: password.into() };
+        let mut bob_session = login(&target, &account(bob, "bob-pw"), None).await.unwrap();
+        assert_eq!(bob_session.forward, [alice]);
+        let alice_session = login(&target, &account(alice, "alice pw!"), None).await.unwrap();
+        assert_eq!(alice_session.forward, [bob]);
+        let nln = format!("NLN NLN {alice} ");
+        while !bob_session.conn.recv().await.unwrap().line.starts_with(&nln) {}
+
+        let wrong = login(&target, &account(alice, "wrong"), None).await.err().unwrap();
+        assert_eq!(wrong.kind, FailureKind::Protocol, "{wrong}");
+        assert!(wrong.detail.contains("401") || wrong.detail.contains("refused"), "{wrong}");
     }
 }

@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use crate::accounts::{self, Account};
 use crate::client::{self, Failure, LoggedIn, Target};
 use crate::clock::{now_ns, sleep_until_ns};
+use crate::passport;
 use crate::procfs::{FdLimit, Machine, Process, Usage};
 use crate::workers::{self, Job};
 
@@ -29,9 +30,14 @@ pub struct ServerArgs {
     /// Accounts to log in as, in the file format of `msnd user import`.
     #[arg(long)]
     pub accounts: PathBuf,
-    /// Protocol version spoken: 2 to 7 (the MD5 login; MSNP8 needs Passport).
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(2..=7))]
+    /// Protocol version spoken: 2 to 7 (the MD5 login) or 8 (Passport 1.4 at --passport; the
+    /// accounts must be imported without --md5-only, and each login costs the server an
+    /// Argon2id check, so MSNP8 logins are far slower by design).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(2..=8))]
     pub protocol: u8,
+    /// The Passport service over plain HTTP, for --protocol 8 (host:port on 127.0.0.0/8).
+    #[arg(long, default_value_t = passport::DEFAULT_ADDR)]
+    pub passport: SocketAddr,
     /// Worker processes the connections are spread over.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
@@ -57,12 +63,15 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     pub fn target(&self) -> anyhow::Result<Target> {
-        if !client::is_loopback(&self.server) {
-            bail!("--server {}: the tool only talks to addresses on 127.0.0.0/8 or ::1", self.server);
+        for (option, addr) in [("--server", self.server), ("--passport", self.passport)] {
+            if !client::is_loopback(&addr) {
+                bail!("{option} {addr}: the tool only talks to addresses on 127.0.0.0/8 or ::1");
+            }
         }
         Ok(Target {
             dispatch: self.server,
             version: self.protocol,
+            passport: self.passport,
             timeout: Duration::from_secs(self.timeout),
         })
     }

@@ -1,7 +1,7 @@
-//! Scenario `logins`: complete logins (dispatch → XFR → MD5 login → SYN → CHG NLN), each
-//! followed by `OUT`, either offered at a fixed rate (latency counted from the moment each
-//! login was due, so a slow server cannot hide its queue) or as fast as a fixed number of
-//! concurrent clients can go.
+//! Scenario `logins`: complete logins (dispatch → XFR → MD5 or Passport login → SYN →
+//! CHG NLN), each followed by `OUT`, either offered at a fixed rate (latency counted from the
+//! moment each login was due, so a slow server cannot hide its queue) or as fast as a fixed
+//! number of concurrent clients can go.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -142,6 +142,8 @@ enum Control {
     },
 }
 
+// Sent a few times per run: the histograms are not worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Serialize, Deserialize)]
 enum Report {
     Ready {
@@ -155,6 +157,7 @@ enum Report {
     },
     Result {
         latency: Latency,
+        arrival: Latency,
         lag: Latency,
         delivered: u64,
         unmatched: u64,
@@ -221,14 +224,23 @@ pub async fn run(args: PresenceArgs) -> anyhow::Result<()> {
         .sum();
     pool.broadcast(&Control::Finish { sent }).await?;
     let mut latency = Latency::default();
+    let mut arrival = Latency::default();
     let mut lag = Latency::default();
     let (mut delivered, mut unmatched, mut lost) = (0, 0, 0);
     let mut last_loss = None;
     for report in pool.gather::<Report>(Duration::from_secs(60)).await? {
-        if let Report::Result { latency: l, lag: g, delivered: d, unmatched: u, lost: x, last_loss: ll } =
-            report
+        if let Report::Result {
+            latency: l,
+            arrival: a,
+            lag: g,
+            delivered: d,
+            unmatched: u,
+            lost: x,
+            last_loss: ll,
+        } = report
         {
             latency.merge(&l);
+            arrival.merge(&a);
             lag.merge(&g);
             delivered += d;
             unmatched += u;
@@ -238,6 +250,7 @@ pub async fn run(args: PresenceArgs) -> anyhow::Result<()> {
     }
     pool.shutdown().await;
     let summary_latency = latency.summary();
+    let summary_arrival = arrival.summary();
     let ratio = if expected > 0 { delivered as f64 / expected as f64 } else { 0.0 };
     let result = common::result(
         "presence",
@@ -259,13 +272,14 @@ pub async fn run(args: PresenceArgs) -> anyhow::Result<()> {
             "sessions_lost": lost,
             "last_loss": last_loss,
             "latency": summary_latency,
+            "arrival_latency": summary_arrival,
             "sender_lag": lag.summary(),
             "cpu": cpu,
         }),
     );
     let summary = format!(
         "presence ({online} users, {contacts:.0} contacts, {:.0} changes/s): {delivered} of {expected} NLN delivered; \
-         CHG to NLN {summary_latency}; CPU: server {:.2} cores, tool {:.2} cores",
+         CHG to NLN read {summary_latency}; to NLN arrived {summary_arrival}; CPU: server {:.2} cores, tool {:.2} cores",
         changes as f64 / args.duration,
         cpu.server_cores,
         cpu.tool_cores
@@ -279,18 +293,19 @@ pub async fn run(args: PresenceArgs) -> anyhow::Result<()> {
 struct Watch {
     users: HashMap<String, u64>,
     schedule: OnceLock<Schedule>,
-    seen: Mutex<Vec<(u64, u64)>>,
+    /// (change, read at, arrived at).
+    seen: Mutex<Vec<(u64, u64, Option<u64>)>>,
     sent: Mutex<Vec<(u64, u64)>>,
     unmatched: AtomicU64,
 }
 
 impl Hooks for Watch {
-    fn presence(&self, status: &str, email: &str, at: u64) {
+    fn presence(&self, status: &str, email: &str, at: u64, arrived: Option<u64>) {
         // Before the first change: the last logins' own NLNs, not measured.
         let Some(schedule) = self.schedule.get().filter(|s| at >= s.t0) else { return };
         let change = self.users.get(email).and_then(|&user| schedule.change_seen(user, status, at));
         match change {
-            Some(k) => self.seen.lock().unwrap_or_else(|p| p.into_inner()).push((k, at)),
+            Some(k) => self.seen.lock().unwrap_or_else(|p| p.into_inner()).push((k, at, arrived)),
             None => {
                 if self.unmatched.fetch_add(1, Ordering::Relaxed) < 5
                     && std::env::var_os("MSND_LOAD_DEBUG").is_some()
@@ -324,7 +339,11 @@ pub async fn work(job: Job, mut link: Link) -> anyhow::Result<()> {
                 watchers[user as usize] += 1;
             }
         }
-        sessions.insert(index, session::spawn(session.conn, watch.clone(), counters.clone(), ping));
+        let mut conn = session.conn;
+        if let Err(e) = conn.timestamp_arrivals() {
+            eprintln!("no arrival timestamps: {e}");
+        }
+        sessions.insert(index, session::spawn(conn, watch.clone(), counters.clone(), ping));
     }
     link.report(&Report::Ready {
         online: sessions.len(),
@@ -355,12 +374,15 @@ pub async fn work(job: Job, mut link: Link) -> anyhow::Result<()> {
     link.report(&Report::Sent { sent });
     let Some(Control::Finish { sent }) = link.control::<Control>().await? else { return Ok(()) };
     let mut latency = Latency::default();
+    let mut arrival = Latency::default();
     let mut delivered = 0;
     let mut unmatched = watch.unmatched.load(Ordering::Relaxed);
-    for &(k, at) in watch.seen.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+    for &(k, at, arrived) in watch.seen.lock().unwrap_or_else(|p| p.into_inner()).iter() {
         match sent.get(k as usize) {
             Some(&sent_at) if sent_at > 0 && at >= sent_at => {
                 latency.record_ns(at - sent_at);
+                // Stamped by the kernel, converted between clocks: never before the CHG.
+                arrival.record_ns(arrived.unwrap_or(at).clamp(sent_at, at) - sent_at);
                 delivered += 1;
             }
             _ => unmatched += 1,
@@ -369,6 +391,7 @@ pub async fn work(job: Job, mut link: Link) -> anyhow::Result<()> {
     let last_loss = counters.last_loss.lock().unwrap_or_else(|p| p.into_inner()).clone();
     link.report(&Report::Result {
         latency,
+        arrival,
         lag,
         delivered,
         unmatched,

@@ -28,8 +28,9 @@ pub struct Counters {
 
 /// Where a session reports what it sees.
 pub trait Hooks: Send + Sync + 'static {
-    /// `NLN status handle ..` arrived at time `at`.
-    fn presence(&self, _status: &str, _email: &str, _at: u64) {}
+    /// `NLN status handle ..` was read at time `at`; it reached the socket at `arrived`
+    /// (the kernel's timestamp, if the connection keeps them).
+    fn presence(&self, _status: &str, _email: &str, _at: u64, _arrived: Option<u64>) {}
     /// A [`Command::Timed`] line keyed `key` was written at time `at`.
     fn sent(&self, _key: u64, _at: u64) {}
 }
@@ -124,7 +125,7 @@ async fn on_frame(
     match tokens.next().unwrap_or_default() {
         "NLN" => {
             if let (Some(status), Some(email)) = (tokens.next(), tokens.next()) {
-                hooks.presence(status, email, at);
+                hooks.presence(status, email, at, conn.arrived());
             }
         }
         "CHL" => {
