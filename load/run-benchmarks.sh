@@ -95,6 +95,13 @@ scenario_logins() {
     for rate in 250 500 1000 1500 2000; do
         run logins --accounts "$BENCH/accounts-100k.txt" --rate "$rate" --concurrency 512 --duration 20
     done
+    # MSNP8: Passport logins need the Argon2id hash (import without --md5-only, ~100/s).
+    head -n 200 "$BENCH/accounts-100k.txt" >"$BENCH/accounts-200.txt"
+    stop_server
+    rm -f "$BENCH"/msnd.db "$BENCH"/msnd.db-wal "$BENCH"/msnd.db-shm
+    "$MSND" --config "$CONFIG" user import "$BENCH/accounts-200.txt" --contacts 20
+    start_server
+    run logins --accounts "$BENCH/accounts-200.txt" --protocol 8 --concurrency 8 --duration 20
     stop_server
 }
 
@@ -128,7 +135,7 @@ scenario_chat() {
         run chat --accounts "$BENCH/accounts-100k.txt" --chats "$chats" --duration 20
         "$LOAD" relay-baseline --label "$LABEL" --chats "$chats" --duration 20 >>"$RESULTS/chat.jsonl"
     done
-    for rate in 2000 10000 20000; do
+    for rate in 2000 10000 20000 30000 40000 50000; do
         run chat --accounts "$BENCH/accounts-100k.txt" --chats 1000 --rate "$rate" --duration 20
         "$LOAD" relay-baseline --label "$LABEL" --chats 1000 --rate "$rate" --duration 20 >>"$RESULTS/chat.jsonl"
     done

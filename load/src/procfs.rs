@@ -15,6 +15,9 @@ pub struct Process(pub u32);
 pub struct Usage {
     /// Resident set size (VmRSS), KiB.
     pub rss_kib: u64,
+    /// The part of it that maps files (RssFile): the server's SQLite database, which
+    /// SQLite reads through `mmap`, counts here while it is in the page cache anyway.
+    pub file_kib: u64,
     /// User plus system CPU time, seconds.
     pub cpu_secs: f64,
     /// Open file descriptors.
@@ -59,11 +62,14 @@ impl Process {
     /// Memory, CPU time and open descriptors now.
     pub fn usage(&self) -> anyhow::Result<Usage> {
         let status = std::fs::read_to_string(self.path("status"))?;
-        let rss_kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .context("no VmRSS in /proc/PID/status")?;
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        };
+        let rss_kib = kib("VmRSS:").context("no VmRSS in /proc/PID/status")?;
+        let file_kib = kib("RssFile:").unwrap_or(0);
         let stat = std::fs::read_to_string(self.path("stat"))?;
         // Fields after the command name, which is in parentheses and may contain spaces.
         let after = stat.rsplit_once(')').map(|(_, rest)| rest).context("malformed /proc/PID/stat")?;
@@ -77,7 +83,7 @@ impl Process {
             .sum();
         let cpu_secs = ticks as f64 / clock_ticks_per_sec();
         let fds = std::fs::read_dir(self.path("fd")).map(|d| d.count() as u64).unwrap_or(0);
-        Ok(Usage { rss_kib, cpu_secs, fds })
+        Ok(Usage { rss_kib, file_kib, cpu_secs, fds })
     }
 
     /// The process's open-files limit, from `/proc/PID/limits`.

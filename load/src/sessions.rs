@@ -88,8 +88,21 @@ enum Report {
 pub struct Sample {
     pub sessions: usize,
     pub rss_kib: u64,
+    /// Of `rss_kib`, mapped files (the database): see [`crate::procfs::Usage::file_kib`].
+    pub file_kib: u64,
     pub fds: u64,
     pub secs: f64,
+}
+
+impl Sample {
+    fn of(sessions: usize, usage: &crate::procfs::Usage, secs: f64) -> Sample {
+        Sample { sessions, rss_kib: usage.rss_kib, file_kib: usage.file_kib, fds: usage.fds, secs }
+    }
+
+    /// Anonymous memory: RSS without mapped files.
+    fn anon_kib(&self) -> u64 {
+        self.rss_kib.saturating_sub(self.file_kib)
+    }
 }
 
 /// The coordinator.
@@ -123,7 +136,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     let started = now_ns();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.time_limit);
     let secs = || (now_ns() - started) as f64 / 1e9;
-    let mut series = vec![Sample { sessions: 0, rss_kib: baseline.rss_kib, fds: baseline.fds, secs: 0.0 }];
+    let mut series = vec![Sample::of(0, &baseline, 0.0)];
     let mut milestones = Vec::new();
     let mut online = vec![0usize; workers];
     let mut failures: Vec<(usize, Failure)> = Vec::new();
@@ -144,7 +157,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
             if now >= next_sample {
                 let usage = common::usage_of(server);
                 let sessions = online.iter().sum();
-                series.push(Sample { sessions, rss_kib: usage.rss_kib, fds: usage.fds, secs: secs() });
+                series.push(Sample::of(sessions, &usage, secs()));
                 next_sample = now + SAMPLE_EVERY;
             }
             match pool.recv::<Report>(next_sample.saturating_duration_since(now)).await? {
@@ -164,12 +177,13 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(args.settle)).await;
         let usage = common::usage_of(server);
         let sessions: usize = online.iter().sum();
-        series.push(Sample { sessions, rss_kib: usage.rss_kib, fds: usage.fds, secs: secs() });
-        milestones.push(Sample { sessions, rss_kib: usage.rss_kib, fds: usage.fds, secs: secs() });
+        series.push(Sample::of(sessions, &usage, secs()));
+        milestones.push(Sample::of(sessions, &usage, secs()));
         eprintln!(
-            "{sessions} sessions: server RSS {} KiB ({:.2} KiB per session), {} open files",
+            "{sessions} sessions: server RSS {} KiB ({:.2} KiB per session; without mapped files {:.2}), {} open files",
             usage.rss_kib,
             per_session(baseline.rss_kib, usage.rss_kib, sessions),
+            per_session(baseline.rss_kib - baseline.file_kib, usage.rss_kib - usage.file_kib, sessions),
             usage.fds
         );
         if stopped_by.is_some() || !failures.is_empty() {
@@ -183,7 +197,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     while now_ns() < hold_until {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let usage = common::usage_of(server);
-        series.push(Sample { sessions: peak, rss_kib: usage.rss_kib, fds: usage.fds, secs: secs() });
+        series.push(Sample::of(peak, &usage, secs()));
     }
     let held = common::usage_of(server);
     pool.broadcast(&Control::Stop).await?;
@@ -217,9 +231,13 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         .windows(2)
         .map(|w| {
             let (a, b) = (w[0], w[1]);
-            json!({"from": a.sessions, "to": b.sessions, "kib_per_session": per_session(a.rss_kib, b.rss_kib, b.sessions.saturating_sub(a.sessions))})
+            let added = b.sessions.saturating_sub(a.sessions);
+            json!({"from": a.sessions, "to": b.sessions, "kib_per_session": per_session(a.rss_kib, b.rss_kib, added),
+                   "anon_kib_per_session": per_session(a.anon_kib(), b.anon_kib(), added)})
         })
         .collect();
+    let base_anon = baseline.rss_kib.saturating_sub(baseline.file_kib);
+    let held_anon = held.rss_kib.saturating_sub(held.file_kib);
     let failure_kinds: BTreeMap<String, usize> = failures.iter().fold(BTreeMap::new(), |mut m, (_, f)| {
         *m.entry(format!("{:?}", f.kind)).or_default() += 1;
         m
@@ -234,9 +252,11 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
             "server": facts,
             "client_fd_limits": client_limits,
             "baseline_rss_kib": baseline.rss_kib,
+            "baseline_rss_file_kib": baseline.file_kib,
             "milestones": milestones.iter().map(|m| json!({
-                "sessions": m.sessions, "rss_kib": m.rss_kib, "fds": m.fds,
+                "sessions": m.sessions, "rss_kib": m.rss_kib, "rss_file_kib": m.file_kib, "fds": m.fds,
                 "kib_per_session": per_session(baseline.rss_kib, m.rss_kib, m.sessions),
+                "anon_kib_per_session": per_session(base_anon, m.anon_kib(), m.sessions),
             })).collect::<Vec<_>>(),
             "marginal": marginal,
             "peak_sessions": peak,
@@ -244,17 +264,20 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
             "failures": failure_kinds,
             "first_failure": failures.first().map(|(w, f)| json!({"worker": w, "kind": f.kind, "detail": f.detail})),
             "held": {"secs": args.hold, "alive": alive, "lost": lost, "losses": losses, "rss_kib": held.rss_kib,
+                     "rss_file_kib": held.file_kib,
                      "kib_per_session": per_session(baseline.rss_kib, held.rss_kib, alive),
+                     "anon_kib_per_session": per_session(base_anon, held_anon, alive),
                      "challenges_answered": challenges, "errors": errors},
             "series": series,
         }),
     );
     let summary = format!(
-        "sessions: peak {peak} ({stopped_by}); after {} s held {alive} alive, {lost} lost; server RSS {} KiB = {:.2} KiB per session over the idle {} KiB",
+        "sessions: peak {peak} ({stopped_by}); after {} s held {alive} alive, {lost} lost; server RSS {} KiB = {:.2} KiB per session over the idle {} KiB; without mapped files (the database) {:.2} KiB per session",
         args.hold,
         held.rss_kib,
         per_session(baseline.rss_kib, held.rss_kib, alive),
-        baseline.rss_kib
+        baseline.rss_kib,
+        per_session(base_anon, held_anon, alive),
     );
     common::emit(&result, &summary);
     if let Some(path) = &args.svg {
