@@ -7,7 +7,7 @@
 #     load/run-benchmarks.sh [import] [sessions] [logins] [presence] [chat]
 #
 # Everything runs on this machine's loopback; each run is bounded in time. Takes about
-# 30 minutes for all scenarios on 2 cores. LABEL=... tags the results (e.g. a change).
+# 40 minutes for all scenarios on 2 cores. LABEL=... tags the results (e.g. a change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

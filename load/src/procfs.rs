@@ -15,8 +15,8 @@ pub struct Process(pub u32);
 pub struct Usage {
     /// Resident set size (VmRSS), KiB.
     pub rss_kib: u64,
-    /// The part of it that maps files (RssFile): the server's SQLite database, which
-    /// SQLite reads through `mmap`, counts here while it is in the page cache anyway.
+    /// The part of it that maps files (RssFile): the executable, and a database read
+    /// through `mmap` (SQLite's `mmap_size`; off in msnd), whose pages are the page cache.
     pub file_kib: u64,
     /// User plus system CPU time, seconds.
     pub cpu_secs: f64,

@@ -272,7 +272,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         }),
     );
     let summary = format!(
-        "sessions: peak {peak} ({stopped_by}); after {} s held {alive} alive, {lost} lost; server RSS {} KiB = {:.2} KiB per session over the idle {} KiB; without mapped files (the database) {:.2} KiB per session",
+        "sessions: peak {peak} ({stopped_by}); after {} s held {alive} alive, {lost} lost; server RSS {} KiB = {:.2} KiB per session over the idle {} KiB; without mapped files {:.2} KiB per session",
         args.hold,
         held.rss_kib,
         per_session(baseline.rss_kib, held.rss_kib, alive),

@@ -50,12 +50,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Reads through a mapping of (up to) the first 256 MiB of the file instead of a
-            // `pread` and a copy per page: about a tenth more logins per second on the
-            // benchmark machine. Mapped pages show in RSS (as RssFile) but are the page
-            // cache the kernel would hold anyway (BENCHMARKS.md, sessions).
-            .pragma("mmap_size", "268435456");
+            .busy_timeout(Duration::from_secs(10));
         // A connection to a local file does not go stale: no `ping` before each use (with
         // sqlx's default, every acquire costs a round trip to the connection's thread).
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
