@@ -154,7 +154,9 @@ impl Store {
             let (a, b, n) = (a.unwrap_or_default(), b.unwrap_or_default(), n.unwrap_or_default());
             match kind {
                 0 => settings = Some((narrow(id)?, decode(&a)?, decode(&b)?)),
-                1 => drop(properties.0.insert(decode(&a)?, b)),
+                1 => {
+                    properties.0.insert(decode(&a)?, b);
+                }
                 2 => groups.push(Group { id: narrow(id)?, name: a }),
                 3 => {
                     let lists = ListSet(narrow(n)?);
