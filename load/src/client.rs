@@ -13,7 +13,7 @@ use msnd::credentials::md5_hex;
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::codec::Framed;
 
 use crate::accounts::Account;
@@ -99,6 +99,21 @@ fn check_loopback(addr: SocketAddr) -> Result<SocketAddr, Failure> {
     }
 }
 
+/// A TCP connection from `source` (a 127.0.0.x address, so that each source has its own
+/// ephemeral ports) to `addr`, which must be a loopback address.
+pub async fn connect_tcp(addr: SocketAddr, source: Option<Ipv4Addr>) -> Result<TcpStream, Failure> {
+    let addr = check_loopback(addr)?;
+    let socket = match addr.ip() {
+        IpAddr::V4(_) => TcpSocket::new_v4(),
+        IpAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(|e| Failure::io("socket", &e))?;
+    if let (Some(ip), IpAddr::V4(_)) = (source, addr.ip()) {
+        socket.bind(SocketAddr::new(ip.into(), 0)).map_err(|e| Failure::io(&format!("bind {ip}"), &e))?;
+    }
+    socket.connect(addr).await.map_err(|e| Failure::io(&format!("connect {addr}"), &e))
+}
+
 /// One connection to a dispatch, notification or switchboard server.
 pub struct Conn {
     framed: Framed<rx::Stream, MsnpCodec>,
@@ -107,24 +122,14 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects from `source` (a 127.0.0.x address, so that each source has its own
-    /// ephemeral ports) to `addr`, which must be a loopback address.
+    /// Connects (see [`connect_tcp`]) within `timeout`.
     pub async fn connect(
         addr: SocketAddr,
         source: Option<Ipv4Addr>,
         timeout: Duration,
     ) -> Result<Conn, Failure> {
-        let addr = check_loopback(addr)?;
-        let socket = match addr.ip() {
-            IpAddr::V4(_) => TcpSocket::new_v4(),
-            IpAddr::V6(_) => TcpSocket::new_v6(),
-        }
-        .map_err(|e| Failure::io("socket", &e))?;
-        if let (Some(ip), IpAddr::V4(_)) = (source, addr.ip()) {
-            socket.bind(SocketAddr::new(ip.into(), 0)).map_err(|e| Failure::io(&format!("bind {ip}"), &e))?;
-        }
-        let stream = match tokio::time::timeout(timeout, socket.connect(addr)).await {
-            Ok(connected) => connected.map_err(|e| Failure::io(&format!("connect {addr}"), &e))?,
+        let stream = match tokio::time::timeout(timeout, connect_tcp(addr, source)).await {
+            Ok(connected) => connected?,
             Err(_) => return Err(Failure::new(FailureKind::Timeout, format!("connect {addr}: no answer"))),
         };
         let _ = stream.set_nodelay(true);

@@ -5,11 +5,10 @@
 //! request per connection (`Connection: close`), bounded reads, the target's timeout; every
 //! surprise is a [`Failure`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use msnd::protocol::url_encode;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
 use crate::accounts::Account;
 use crate::client::{self, Failure, FailureKind, Target};
@@ -74,7 +73,7 @@ async fn get(
     }
     request.push_str("Connection: close\r\n\r\n");
     let exchange = async {
-        let mut stream = connect(addr, source).await?;
+        let mut stream = client::connect_tcp(addr, source).await?;
         stream.write_all(request.as_bytes()).await.map_err(|e| Failure::io("send", &e))?;
         read_response(&mut stream).await
     };
@@ -83,22 +82,6 @@ async fn get(
         Err(_) => Err(Failure::new(FailureKind::Timeout, format!("no answer within {:?}", target.timeout))),
     };
     answer.map_err(|f| Failure::new(f.kind, format!("Passport http://{addr}{path}: {}", f.detail)))
-}
-
-/// Connects from `source` to `addr`, which must be a loopback address (as MSNP connections).
-async fn connect(addr: SocketAddr, source: Option<Ipv4Addr>) -> Result<TcpStream, Failure> {
-    if !client::is_loopback(&addr) {
-        return Err(Failure::new(FailureKind::NotLoopback, format!("{addr} is not a loopback address")));
-    }
-    let socket = match addr.ip() {
-        IpAddr::V4(_) => TcpSocket::new_v4(),
-        IpAddr::V6(_) => TcpSocket::new_v6(),
-    }
-    .map_err(|e| Failure::io("socket", &e))?;
-    if let (Some(ip), IpAddr::V4(_)) = (source, addr.ip()) {
-        socket.bind(SocketAddr::new(ip.into(), 0)).map_err(|e| Failure::io(&format!("bind {ip}"), &e))?;
-    }
-    socket.connect(addr).await.map_err(|e| Failure::io(&format!("connect {addr}"), &e))
 }
 
 /// Reads a response: the head up to the empty line, then `Content-Length` bytes of body, or
@@ -315,7 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_loopback_is_reached() {
-        let failure = connect("10.0.0.1:1866".parse().unwrap(), None).await.unwrap_err();
+        let failure = client::connect_tcp("10.0.0.1:1866".parse().unwrap(), None).await.unwrap_err();
         assert_eq!(failure.kind, FailureKind::NotLoopback);
     }
 }
