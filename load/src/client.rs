@@ -10,6 +10,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use msnd::codec::{CodecError, Frame, MsnpCodec, Reading};
 use msnd::credentials::md5_hex;
+use msnd::protocol::dialect::Login;
+use msnd::protocol::Dialect;
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -271,12 +273,10 @@ pub fn ver_offer(version: u8) -> &'static str {
     }
 }
 
-/// The authentication package: MD5 up to MSNP7, TWN (Passport 1.4) from MSNP8.
-fn auth_package(version: u8) -> &'static str {
-    if version >= 8 {
-        "TWN"
-    } else {
-        "MD5"
+impl Target {
+    /// What the spoken version does differently, from the one table that knows: msnd's.
+    fn dialect(&self) -> Dialect {
+        Dialect::SUPPORTED.into_iter().find(|d| d.version == self.version).unwrap_or(Dialect::MSNP7)
     }
 }
 
@@ -288,9 +288,10 @@ pub async fn login(
     account: &Account,
     source: Option<Ipv4Addr>,
 ) -> Result<LoggedIn, Failure> {
-    let package = auth_package(target.version);
+    let dialect = target.dialect();
+    let package = dialect.auth_package();
     let mut conn = Conn::connect(target.dispatch, source, target.timeout).await?;
-    hello(&mut conn, target.version, &account.email).await?;
+    hello(&mut conn, &dialect, &account.email).await?;
     let tr = conn.tr();
     conn.send(&format!("USR {tr} {package} I {}", account.email)).await?;
     let answer = conn.reply(&["XFR", "USR"], tr).await?;
@@ -301,7 +302,7 @@ pub async fn login(
                 address.parse().map_err(|_| Failure::protocol(format!("bad XFR address {address:?}")))?;
             drop(conn);
             conn = Conn::connect(ns, source, target.timeout).await?;
-            hello(&mut conn, target.version, &account.email).await?;
+            hello(&mut conn, &dialect, &account.email).await?;
             let tr = conn.tr();
             conn.send(&format!("USR {tr} {package} I {}", account.email)).await?;
             let answer = conn.reply(&["USR"], tr).await?;
@@ -311,9 +312,9 @@ pub async fn login(
         ["USR", ..] => challenge_of(&answer.line, package)?,
         _ => return Err(Failure::protocol(format!("unexpected answer {:?} to USR I", answer.line))),
     };
-    let response = match package {
-        "TWN" => crate::passport::ticket(target, account, &challenge, source).await?,
-        _ => md5_hex(&[challenge.as_bytes(), account.password.as_bytes()]),
+    let response = match dialect.login {
+        Login::Twn => crate::passport::ticket(target, account, &challenge, source).await?,
+        Login::Md5 => md5_hex(&[challenge.as_bytes(), account.password.as_bytes()]),
     };
     let tr = conn.tr();
     conn.send(&format!("USR {tr} {package} S {response}")).await?;
@@ -321,10 +322,10 @@ pub async fn login(
     if ok.line.split(' ').nth(2) != Some("OK") {
         return Err(Failure::protocol(format!("login refused: {:?}", ok.line)));
     }
-    let forward = sync_lists(&mut conn, target.version).await?;
+    let forward = sync_lists(&mut conn, &dialect).await?;
     let tr = conn.tr();
     // MSNP8 clients add their capabilities: none here.
-    let caps = if target.version >= 8 { " 0" } else { "" };
+    let caps = if dialect.client_caps { " 0" } else { "" };
     conn.send(&format!("CHG {tr} NLN{caps}")).await?;
     conn.reply(&["CHG"], tr).await?;
     Ok(LoggedIn { conn, forward })
@@ -332,16 +333,16 @@ pub async fn login(
 
 /// `VER`, then `INF` (the MD5 login agreed) or, from MSNP8, which has no INF, `CVR` with
 /// MSN Messenger 5.0's details.
-async fn hello(conn: &mut Conn, version: u8, email: &str) -> Result<(), Failure> {
+async fn hello(conn: &mut Conn, dialect: &Dialect, email: &str) -> Result<(), Failure> {
     let tr = conn.tr();
-    conn.send(&format!("VER {tr} {}", ver_offer(version))).await?;
+    conn.send(&format!("VER {tr} {}", ver_offer(dialect.version))).await?;
     let ver = conn.reply(&["VER"], tr).await?;
-    let wanted = format!("MSNP{version}");
+    let wanted = dialect.name();
     if ver.line.split(' ').nth(2) != Some(wanted.as_str()) {
         return Err(Failure::protocol(format!("{wanted} not agreed: {:?}", ver.line)));
     }
     let tr = conn.tr();
-    if version >= 8 {
+    if !dialect.inf {
         conn.send(&format!("CVR {tr} 0x0409 winnt 5.1 i386 MSNMSGR 5.0.0540 MSMSGS {email}")).await?;
         conn.reply(&["CVR"], tr).await?;
         return Ok(());
@@ -364,11 +365,11 @@ fn challenge_of(line: &str, package: &str) -> Result<String, Failure> {
 
 /// `SYN tr 0` read to its last line (MSNP2–7: the reverse list's last `LST`; MSNP8: the
 /// announced number of `LST`s); returns the forward list.
-async fn sync_lists(conn: &mut Conn, version: u8) -> Result<Vec<String>, Failure> {
+async fn sync_lists(conn: &mut Conn, dialect: &Dialect) -> Result<Vec<String>, Failure> {
     let tr = conn.tr();
     conn.send(&format!("SYN {tr} 0")).await?;
     let syn = conn.reply(&["SYN"], tr).await?;
-    if version >= 8 {
+    if dialect.compact_syn {
         let mut lists = CompactSyn::new(&syn.line)?;
         while !lists.done() {
             let frame = conn.recv().await?;
