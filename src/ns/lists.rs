@@ -13,7 +13,7 @@ use crate::presence::{Event, Privacy};
 use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, ListSet, Property};
 use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
 use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
-use crate::store::{ContactBits, ListError, Snapshot, UserId};
+use crate::store::{ContactBits, ContactRecord, ListError, Snapshot, UserId};
 
 /// What a session remembers of its own lists.
 #[derive(Debug)]
@@ -24,11 +24,7 @@ pub(super) struct Lists {
 
 impl From<&Snapshot> for Lists {
     fn from(s: &Snapshot) -> Self {
-        let bits = |c: &crate::store::ContactRecord| ContactBits {
-            id: c.id,
-            email: c.email.clone(),
-            lists: c.lists,
-        };
+        let bits = |c: &ContactRecord| ContactBits { id: c.id, email: c.email.clone(), lists: c.lists };
         let contacts = s.contacts.iter().map(|c| (c.id, bits(c))).collect();
         Lists { blp: s.blp, contacts }
     }
