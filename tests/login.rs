@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ver_offer, Client, TestServer};
+use common::{Client, TestServer};
 use msnd::credentials::md5_hex;
 use msnd::protocol::Dialect;
 
@@ -23,7 +23,7 @@ async fn md5_login_transcript(dialect: Dialect, xfr_tail: &str, ok_tail: &str) {
     let server = server_with_alice().await;
     let ns_port = server.addrs.notification.port();
     let ds_port = server.addrs.dispatch.port();
-    let offer = ver_offer(dialect);
+    let offer = dialect.client_offer();
     let xfr_tail = xfr_tail.replace("{ds}", &format!("127.0.0.1:{ds_port}"));
 
     let mut ds = server.dispatch().await;

@@ -260,19 +260,6 @@ pub struct LoggedIn {
     pub forward: Vec<String>,
 }
 
-/// The `VER` parameters the official client of each version sends.
-pub fn ver_offer(version: u8) -> &'static str {
-    match version {
-        2 => "MSNP2 CVR0",
-        3 => "MSNP3 MSNP2 CVR0",
-        4 => "MSNP4 MSNP3 CVR0",
-        5 => "MSNP5 MSNP4 CVR0",
-        6 => "MSNP6 MSNP5 MSNP4 CVR0",
-        7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
-        _ => "MSNP8 CVR0",
-    }
-}
-
 impl Target {
     /// What the spoken version does differently, from the one table that knows: msnd's.
     fn dialect(&self) -> Dialect {
@@ -335,7 +322,7 @@ pub async fn login(
 /// MSN Messenger 5.0's details.
 async fn hello(conn: &mut Conn, dialect: &Dialect, email: &str) -> Result<(), Failure> {
     let tr = conn.tr();
-    conn.send(&format!("VER {tr} {}", ver_offer(dialect.version))).await?;
+    conn.send(&format!("VER {tr} {}", dialect.client_offer())).await?;
     let ver = conn.reply(&["VER"], tr).await?;
     let wanted = dialect.name();
     if ver.line.split(' ').nth(2) != Some(wanted.as_str()) {

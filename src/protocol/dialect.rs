@@ -108,6 +108,19 @@ impl Dialect {
         format!("MSNP{}", self.version)
     }
 
+    /// What the official client of this version offers in `VER` (for test and load clients).
+    pub fn client_offer(&self) -> &'static str {
+        match self.version {
+            2 => "MSNP2 CVR0",
+            3 => "MSNP3 MSNP2 CVR0",
+            4 => "MSNP4 MSNP3 CVR0",
+            5 => "MSNP5 MSNP4 CVR0",
+            6 => "MSNP6 MSNP5 MSNP4 CVR0",
+            7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
+            _ => "MSNP8 CVR0",
+        }
+    }
+
     /// Whether this version has the notification-server command `name` at all.
     pub fn knows(&self, name: &str) -> bool {
         match name {

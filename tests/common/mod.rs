@@ -135,7 +135,7 @@ impl TestServer {
         if dialect.login == Login::Twn {
             return self.login_msnp8(email, password).await;
         }
-        let offer = ver_offer(dialect);
+        let offer = dialect.client_offer();
         let mut ds = self.dispatch().await;
         ds.transcript(&format!(
             "C: VER 1 {offer}\nS: VER 1 {dialect}\nC: INF 2\nS: INF 2 MD5\n\
@@ -235,19 +235,6 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
-    }
-}
-
-/// The `VER` parameters the official client of each version sends.
-pub fn ver_offer(dialect: Dialect) -> &'static str {
-    match dialect.version {
-        2 => "MSNP2 CVR0",
-        3 => "MSNP3 MSNP2 CVR0",
-        4 => "MSNP4 MSNP3 CVR0",
-        5 => "MSNP5 MSNP4 CVR0",
-        6 => "MSNP6 MSNP5 MSNP4 CVR0",
-        7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
-        _ => "MSNP8 CVR0",
     }
 }
 
