@@ -103,6 +103,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// An error and its causes on one line, each said once. Many errors already include their
+/// cause's text in their own message (sqlx's do, and `cannot read {path}: {io error}`), so
+/// the plain chain would say the same thing two or three times.
+pub fn report(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
+}
+
 /// `msnd cert`: the certificate clients must trust, as PEM on stdout or a DER file.
 fn cert(config: &Config, der: Option<&std::path::Path>) -> anyhow::Result<()> {
     let identity = crate::passport::tls::load_or_create(config)?;

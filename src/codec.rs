@@ -45,6 +45,8 @@ pub enum CodecError {
     BadLength,
     #[error("line is not UTF-8")]
     NotUtf8,
+    #[error("a command still incomplete {secs} s after it began")]
+    Incomplete { secs: u64 },
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -64,6 +66,12 @@ pub struct MsnpCodec {
 impl MsnpCodec {
     pub fn new(reading: Reading, max_line: usize, max_payload: usize) -> Self {
         MsnpCodec { reading, max_line, max_payload, pending: None, scanned: 0 }
+    }
+
+    /// Whether a payload command's line has been read and its payload is still awaited
+    /// (the buffer may be empty then, and yet a command is half received).
+    pub fn mid_frame(&self) -> bool {
+        self.pending.is_some()
     }
 
     /// Splits off the next line, without its CR LF, if a whole one is buffered.
@@ -97,8 +105,11 @@ impl MsnpCodec {
         if !self.reading.has_payload(command) {
             return Ok(None);
         }
-        let len: usize = match tokens.next_back().map(str::parse) {
-            Some(Ok(len)) => len,
+        // Digits only: `usize::from_str` would also take a leading `+`.
+        let len: usize = match tokens.next_back() {
+            Some(count) if count.bytes().all(|b| b.is_ascii_digit()) => {
+                count.parse().map_err(|_| CodecError::BadLength)?
+            }
             _ => return Err(CodecError::BadLength),
         };
         if len > self.max_payload {
@@ -123,8 +134,10 @@ impl Decoder for MsnpCodec {
                 return Ok(Some(Frame { line, payload: Some(src.split_to(len).freeze()) }));
             }
             let Some(raw) = self.next_line(src)? else { return Ok(None) };
+            // A blank line is a frame of its own with an empty `line`: harmless to the
+            // protocol, but it still counts against the sender's command rate.
             if raw.iter().all(|b| b.is_ascii_whitespace()) {
-                continue; // stray blank lines between commands are harmless
+                return Ok(Some(Frame { line: String::new(), payload: None }));
             }
             let line = String::from_utf8(raw.to_vec()).map_err(|_| CodecError::NotUtf8)?;
             match self.payload_length(&line)? {
@@ -203,8 +216,9 @@ mod tests {
         let input: &[u8] = b"USR 7 MD5 S f59af8f2fa91d38aff7c870c17f99903\n\r\nQRY 10 msmsgs@msnmsgr.com 32\r\n3b6666b60157322b6fc6e41a115968f5PNG\r\n";
         let frames = decode_all(&mut server, &[input]);
         assert_eq!(frames[0].line, "USR 7 MD5 S f59af8f2fa91d38aff7c870c17f99903");
-        assert_eq!(&frames[1].payload.as_ref().unwrap()[..], b"3b6666b60157322b6fc6e41a115968f5");
-        assert_eq!(frames[2].line, "PNG");
+        assert_eq!(frames[1], Frame { line: String::new(), payload: None }, "a blank line is a frame");
+        assert_eq!(&frames[2].payload.as_ref().unwrap()[..], b"3b6666b60157322b6fc6e41a115968f5");
+        assert_eq!(frames[3].line, "PNG");
         let utf8 = decode_all(&mut server, &["MSG 1 U 6\r\nhéllo".as_bytes()]);
         assert_eq!(&utf8[0].payload.as_ref().unwrap()[..], "héllo".as_bytes());
     }
@@ -220,6 +234,9 @@ mod tests {
         let mut codec = MsnpCodec::new(Reading::FromClient, 16, 8);
         let mut no_len = BytesMut::from(&b"MSG 1 U x\r\n"[..]);
         assert!(matches!(codec.decode(&mut no_len), Err(CodecError::BadLength)));
+        let mut codec = MsnpCodec::new(Reading::FromClient, 16, 8);
+        let mut signed = BytesMut::from(&b"MSG 1 U +3\r\nabc"[..]);
+        assert!(matches!(codec.decode(&mut signed), Err(CodecError::BadLength)));
         let mut codec = MsnpCodec::new(Reading::FromClient, 16, 8);
         let mut binary = BytesMut::from(&b"\xff\xfe\r\n"[..]);
         assert!(matches!(codec.decode(&mut binary), Err(CodecError::NotUtf8)));

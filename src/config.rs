@@ -60,6 +60,16 @@ pub struct Limits {
     pub command_burst: u32,
     pub login_failures_per_ip: u32,
     pub login_failure_window_secs: u64,
+    pub max_unauthenticated: usize,
+    pub first_command_timeout_secs: u64,
+    pub command_timeout_secs: u64,
+    pub list_changes_per_minute: u32,
+    pub list_notices_per_minute: u32,
+    pub passport_attempts_per_ip: u32,
+    pub passport_attempts_per_account: u32,
+    pub passport_attempt_window_secs: u64,
+    pub passport_queue: usize,
+    pub passport_queue_timeout_secs: u64,
 }
 
 impl Limits {
@@ -78,6 +88,8 @@ impl Limits {
 pub struct Switchboard {
     pub cookie_ttl_secs: u64,
     pub max_participants: usize,
+    /// Seconds a chat may go without any message in either direction.
+    pub idle_timeout_secs: u64,
 }
 
 /// The Passport 1.4 service: MSNP8 login over HTTPS (and plain HTTP).
@@ -225,6 +237,17 @@ impl Config {
             (l.command_burst >= 1, "limits.command_burst must be at least 1"),
             (l.login_failures_per_ip >= 1, "limits.login_failures_per_ip must be at least 1"),
             (l.login_failure_window_secs >= 1, "limits.login_failure_window_secs must be at least 1"),
+            (l.max_unauthenticated >= 1, "limits.max_unauthenticated must be at least 1"),
+            (l.first_command_timeout_secs >= 1, "limits.first_command_timeout_secs must be at least 1"),
+            (l.command_timeout_secs >= 1, "limits.command_timeout_secs must be at least 1"),
+            (l.list_changes_per_minute >= 1, "limits.list_changes_per_minute must be at least 1"),
+            (l.list_notices_per_minute >= 1, "limits.list_notices_per_minute must be at least 1"),
+            (l.passport_attempts_per_ip >= 1, "limits.passport_attempts_per_ip must be at least 1"),
+            (l.passport_attempts_per_account >= 1, "limits.passport_attempts_per_account must be at least 1"),
+            (l.passport_attempt_window_secs >= 1, "limits.passport_attempt_window_secs must be at least 1"),
+            (l.passport_queue >= 1, "limits.passport_queue must be at least 1"),
+            (l.passport_queue_timeout_secs >= 1, "limits.passport_queue_timeout_secs must be at least 1"),
+            (self.switchboard.idle_timeout_secs >= 1, "switchboard.idle_timeout_secs must be at least 1"),
             (self.switchboard.cookie_ttl_secs >= 1, "switchboard.cookie_ttl_secs must be at least 1"),
             (self.switchboard.max_participants >= 2, "switchboard.max_participants must be at least 2"),
             (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),

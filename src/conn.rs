@@ -14,30 +14,32 @@ use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace};
 
+use crate::admission::Admission;
 use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
 use crate::config::Limits;
 use crate::mailbox;
-use crate::protocol::{ProtocolError, Reply, TrId};
+use crate::protocol::{Email, ProtocolError, Reply, TrId};
 
 /// What a service answers to one command or event.
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub replies: Vec<Reply>,
-    /// Close the connection once the replies are written.
-    pub hang_up: bool,
+    /// Close the connection once the replies are written, and why (for the log).
+    pub hang_up: Option<&'static str>,
 }
 
 impl Outcome {
     pub fn reply(reply: Reply) -> Self {
-        Outcome { replies: vec![reply], hang_up: false }
+        Outcome { replies: vec![reply], hang_up: None }
     }
 
     pub fn replies(replies: Vec<Reply>) -> Self {
-        Outcome { replies, hang_up: false }
+        Outcome { replies, hang_up: None }
     }
 
-    pub fn hang_up(replies: Vec<Reply>) -> Self {
-        Outcome { replies, hang_up: true }
+    /// Writes `replies`, then closes the connection; `why` is logged.
+    pub fn hang_up(replies: Vec<Reply>, why: &'static str) -> Self {
+        Outcome { replies, hang_up: Some(why) }
     }
 
     /// `<code> <trid>` for a rejected command, where the protocol has a code. The
@@ -46,7 +48,8 @@ impl Outcome {
     pub fn rejected(tr: Option<TrId>, error: &ProtocolError, before_login: bool) -> Self {
         debug!(%error, "command rejected");
         let replies = error.code().map(|code| Reply::error(code, tr)).into_iter().collect();
-        Outcome { replies, hang_up: error.hangs_up() || before_login }
+        let hang_up = (error.hangs_up() || before_login).then_some("command rejected");
+        Outcome { replies, hang_up }
     }
 }
 
@@ -58,8 +61,10 @@ pub trait Service: Send {
     /// Answers an event from another session.
     fn on_event(&mut self, event: Self::Event) -> impl Future<Output = Outcome> + Send;
     /// Whether the client has logged in (or joined its chat). Until then it has
-    /// `limits.login_timeout_secs` from connecting; after, `idle_timeout_secs` of silence.
+    /// [`Deadlines::login`] from connecting; after, [`Deadlines::idle`] of silence.
     fn authenticated(&self) -> bool;
+    /// The account behind the connection once authenticated, for the log.
+    fn account(&self) -> Option<&Email>;
     /// When the service next wants [`Service::on_timer`] called, if ever.
     fn timer(&self) -> Option<Instant> {
         None
@@ -70,11 +75,41 @@ pub trait Service: Send {
     }
 }
 
+/// How long a connection may take, and stay quiet.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// From connecting to the first command (blank lines do not count).
+    pub first_command: Duration,
+    /// From connecting to logging in (or joining a chat).
+    pub login: Duration,
+    /// After login: how long the connection may go without activity.
+    pub idle: Duration,
+    /// Whether what the server sends counts as activity, not only what the client sends.
+    /// On the switchboard it does: clients never ping there, and someone reading a chat
+    /// sends nothing.
+    pub idle_counts_events: bool,
+    /// From the first byte of a command to its last.
+    pub command: Duration,
+}
+
+impl Deadlines {
+    /// The notification and dispatch servers' deadlines: idle means no command.
+    pub fn of(limits: &Limits) -> Deadlines {
+        Deadlines {
+            first_command: Duration::from_secs(limits.first_command_timeout_secs),
+            login: limits.login_timeout(),
+            idle: limits.idle_timeout(),
+            idle_counts_events: false,
+            command: Duration::from_secs(limits.command_timeout_secs),
+        }
+    }
+}
+
 /// How a connection ended, for the log.
 #[derive(Debug)]
 enum Ended {
     ClientClosed,
-    ServerHungUp,
+    ServerHungUp(&'static str),
     Silent,
     Flooding,
     Killed,
@@ -117,101 +152,241 @@ pub struct Signals<E> {
     pub kill: CancellationToken,
     /// Cancelled when the server shuts down: the client is told `OUT SSD`.
     pub shutdown: CancellationToken,
+    /// The connection's place under the connection caps, marked once it has logged in.
+    pub admission: Admission,
 }
 
-/// Runs `service` on `stream` until either side ends it. The service cleans up when
-/// dropped, so every way out (including a panic) is covered.
-pub async fn run<S: Service>(stream: TcpStream, mut service: S, signals: Signals<S::Event>, limits: &Limits) {
-    let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
-    // Both buffers start empty (no allocation); see `next_frame` and `release_buffers`.
-    let mut framed = Framed::from_parts(FramedParts::new::<Reply>(stream, codec));
-    let ended = pump(&mut framed, &mut service, signals, limits).await;
+/// A client's connection, framed; the first command may have been read already, so that a
+/// listener can choose the service by it.
+pub struct Connection {
+    framed: Framed<TcpStream, MsnpCodec>,
+    first: Option<Frame>,
+    opened: Instant,
+    rate: RateLimit,
+    /// When the command being received began to arrive (its first bytes were readable).
+    receiving_since: Option<Instant>,
+}
+
+impl Connection {
+    pub fn new(stream: TcpStream, limits: &Limits) -> Connection {
+        let codec = MsnpCodec::new(Reading::FromClient, limits.max_line_bytes, limits.max_payload_bytes);
+        // Both buffers start empty (no allocation); see `next_frame` and `release_buffers`.
+        let framed = Framed::from_parts(FramedParts::new::<Reply>(stream, codec));
+        let rate = RateLimit::new(limits);
+        Connection { framed, first: None, opened: Instant::now(), rate, receiving_since: None }
+    }
+
+    /// Reads the first command (blank lines before it count against the rate, nothing else),
+    /// within the first-command deadline. `None` if the client closed, was too slow, too
+    /// fast or sent something that is no command; the reason is logged.
+    pub async fn first_command(&mut self, deadlines: &Deadlines) -> Option<&Frame> {
+        let by = self.opened + deadlines.first_command.min(deadlines.login);
+        let ended = loop {
+            match tokio::time::timeout_at(by, self.next_frame(deadlines.command)).await {
+                Ok(Some(Ok(_))) if !self.rate.take() => break Ok(Ended::Flooding),
+                Ok(Some(Ok(frame))) if frame.line.is_empty() => continue,
+                Ok(Some(Ok(frame))) => {
+                    trace!(target: "msnd::wire", "C: {}", redact(&frame.line));
+                    return Some(self.first.insert(frame));
+                }
+                Ok(None) => break Ok(Ended::ClientClosed),
+                Ok(Some(Err(e))) => break Err(e),
+                Err(_) => break Ok(Ended::Silent),
+            }
+        };
+        log_end(None, &ended, self.opened);
+        None
+    }
+
+    /// The next frame from the client. A connection with nothing buffered holds no read
+    /// buffer (see [`release_buffers`]): it waits until the socket is readable and only then
+    /// takes one. A command must arrive whole within `limit` of its first bytes. Cancel-safe,
+    /// like `Framed::next`.
+    async fn next_frame(&mut self, limit: Duration) -> Option<Result<Frame, CodecError>> {
+        loop {
+            if self.framed.read_buffer().capacity() == 0 {
+                if let Err(e) = self.framed.get_ref().readable().await {
+                    return Some(Err(e.into()));
+                }
+                self.framed.read_buffer_mut().reserve(READ_CHUNK);
+            }
+            let since = *self.receiving_since.get_or_insert_with(Instant::now);
+            match tokio::time::timeout_at(since + limit, self.framed.next()).await {
+                Ok(frame) => {
+                    self.receiving_since = None;
+                    return frame;
+                }
+                // Readable, but nothing came after all: wait afresh.
+                Err(_) if self.framed.read_buffer().is_empty() && !self.framed.codec().mid_frame() => {
+                    self.receiving_since = None;
+                    *self.framed.read_buffer_mut() = BytesMut::new();
+                }
+                Err(_) => return Some(Err(CodecError::Incomplete { secs: limit.as_secs() })),
+            }
+        }
+    }
+}
+
+/// Runs `service` on `conn` until either side ends it, then logs how it ended. The service
+/// cleans up when dropped, so every way out (including a panic) is covered.
+pub async fn run<S: Service>(
+    mut conn: Connection,
+    mut service: S,
+    signals: Signals<S::Event>,
+    deadlines: &Deadlines,
+) {
+    let ended = pump(&mut conn, &mut service, signals, deadlines).await;
+    let account = service.account().cloned();
     drop(service);
-    match ended {
-        Ok(Ended::Flooding) => info!("connection closed: commands sent faster than limits.commands_per_sec"),
-        Ok(how) => debug!(?how, "connection closed"),
-        Err(CodecError::Io(e)) => debug!(error = %e, "connection lost"),
-        Err(e) => info!(error = %e, "connection closed: malformed input"),
+    log_end(account.as_ref(), &ended, conn.opened);
+}
+
+/// Logs how a connection ended: at `info` for a session that had logged in or for input
+/// that is no protocol, else at `debug` (port scanners, dispatch hand-offs).
+fn log_end(account: Option<&Email>, ended: &Result<Ended, CodecError>, opened: Instant) {
+    let secs = opened.elapsed().as_secs();
+    let reason: Cow<'static, str> = match ended {
+        Ok(Ended::ClientClosed) => "closed by the client".into(),
+        Ok(Ended::ServerHungUp(why)) => (*why).into(),
+        Ok(Ended::Silent) if account.is_some() => "idle".into(),
+        Ok(Ended::Silent) => "not logged in in time".into(),
+        Ok(Ended::Flooding) => "commands sent faster than limits.commands_per_sec".into(),
+        Ok(Ended::Killed) if account.is_some() => "dropped: not reading what it is sent".into(),
+        Ok(Ended::Killed) => "dropped to make room for other connections".into(),
+        Ok(Ended::Shutdown) => "server shutting down".into(),
+        Err(CodecError::Io(e)) => format!("connection lost: {e}").into(),
+        Err(e) => format!("malformed input: {e}").into(),
+    };
+    match account {
+        Some(user) => info!(%user, %reason, secs, "session ended"),
+        None if matches!(ended, Err(e) if !matches!(e, CodecError::Io(_))) => {
+            info!(%reason, secs, "connection closed")
+        }
+        None if matches!(ended, Ok(Ended::Flooding)) => info!(%reason, secs, "connection closed"),
+        None => debug!(%reason, secs, "connection closed"),
     }
 }
 
 async fn pump<S: Service>(
-    framed: &mut Framed<TcpStream, MsnpCodec>,
+    conn: &mut Connection,
     service: &mut S,
     mut signals: Signals<S::Event>,
-    limits: &Limits,
+    deadlines: &Deadlines,
 ) -> Result<Ended, CodecError> {
-    let mut rate = RateLimit::new(limits);
-    let login_deadline = Instant::now() + limits.login_timeout();
-    let mut last_heard = Instant::now();
+    let login_deadline = conn.opened + deadlines.login;
+    let first_deadline = conn.opened + deadlines.first_command.min(deadlines.login);
+    let mut heard = conn.first.is_some();
+    let mut logged_in = false;
+    let mut last_active = Instant::now();
     // Waiting on the kill token and the two timers registers a waiter each; they live across
     // iterations instead of being registered anew for every command and event.
     let killed = signals.kill.cancelled();
     let timer_due = sleep_until(login_deadline);
-    let silence = sleep_until(login_deadline);
+    let silence = sleep_until(first_deadline);
     tokio::pin!(killed, timer_due, silence);
     loop {
+        if !logged_in && service.authenticated() {
+            logged_in = true;
+            signals.admission.logged_in();
+        }
         let timer = service.timer();
         if let Some(due) = timer.filter(|&due| due != timer_due.deadline()) {
             timer_due.as_mut().reset(due);
         }
-        let give_up =
-            if service.authenticated() { last_heard + limits.idle_timeout() } else { login_deadline };
+        let give_up = match (logged_in, heard) {
+            (true, _) => last_active + deadlines.idle,
+            (false, true) => login_deadline,
+            (false, false) => first_deadline,
+        };
         if give_up != silence.deadline() {
             silence.as_mut().reset(give_up);
         }
         // The service's futures are boxed: a login's (database calls and all) is several KiB,
         // and unboxed it would sit in every connection's task for the connection's life.
-        let outcome = tokio::select! {
-            biased;
-            () = &mut killed => {
-                if !signals.shutdown.is_cancelled() {
-                    return Ok(Ended::Killed);
-                }
-                Outcome::hang_up(vec![Reply::new("OUT").arg("SSD")])
-            }
-            Some(event) = signals.mailbox.recv() => {
-                let mut outcome = Box::pin(service.on_event(event)).await;
-                // Events that queued up meanwhile go out in the same write: under a burst of
-                // presence changes, one system call instead of one per event.
-                for _ in 1..EVENT_BATCH {
-                    if outcome.hang_up {
-                        break;
+        let outcome = if let Some(first) = conn.first.take() {
+            Box::pin(service.handle(first)).await
+        } else {
+            tokio::select! {
+                biased;
+                () = &mut killed => {
+                    if !signals.shutdown.is_cancelled() {
+                        return Ok(Ended::Killed);
                     }
-                    let Some(event) = signals.mailbox.try_recv() else { break };
-                    let more = Box::pin(service.on_event(event)).await;
-                    outcome.replies.extend(more.replies);
-                    outcome.hang_up = more.hang_up;
+                    Outcome::hang_up(vec![Reply::new("OUT").arg("SSD")], "server shutting down")
                 }
-                outcome
-            }
-            frame = next_frame(framed) => match frame {
-                None => return Ok(Ended::ClientClosed),
-                Some(frame) => {
-                    let frame = frame?;
-                    trace!(target: "msnd::wire", "C: {}", redact(&frame.line));
-                    if !rate.take() {
-                        return Ok(Ended::Flooding);
+                Some(event) = signals.mailbox.recv() => {
+                    if deadlines.idle_counts_events {
+                        last_active = Instant::now();
                     }
-                    last_heard = Instant::now();
-                    Box::pin(service.handle(frame)).await
+                    let mut outcome = Box::pin(service.on_event(event)).await;
+                    // Events that queued up meanwhile go out in the same write: under a burst of
+                    // presence changes, one system call instead of one per event.
+                    for _ in 1..EVENT_BATCH {
+                        if outcome.hang_up.is_some() {
+                            break;
+                        }
+                        let Some(event) = signals.mailbox.try_recv() else { break };
+                        let more = Box::pin(service.on_event(event)).await;
+                        outcome.replies.extend(more.replies);
+                        outcome.hang_up = more.hang_up;
+                    }
+                    outcome
                 }
-            },
-            () = &mut timer_due, if timer.is_some() => Box::pin(service.on_timer()).await,
-            () = &mut silence => return Ok(Ended::Silent),
+                frame = conn.next_frame(deadlines.command) => match frame {
+                    None => return Ok(Ended::ClientClosed),
+                    Some(frame) => {
+                        let frame = frame?;
+                        trace!(target: "msnd::wire", "C: {}", redact(&frame.line));
+                        // Every line counts, blank ones too: they cost as much to read.
+                        if !conn.rate.take() {
+                            return Ok(Ended::Flooding);
+                        }
+                        last_active = Instant::now();
+                        if frame.line.is_empty() {
+                            Outcome::default()
+                        } else {
+                            heard = true;
+                            Box::pin(service.handle(frame)).await
+                        }
+                    }
+                },
+                () = &mut timer_due, if timer.is_some() => Box::pin(service.on_timer()).await,
+                () = &mut silence => return Ok(Ended::Silent),
+            }
         };
-        let hang_up = outcome.hang_up;
-        tokio::select! {
-            // A client that stops reading must not pin this task; on shutdown, say OUT SSD
-            // only if it can be said at once.
-            () = &mut killed, if !hang_up => return Ok(Ended::Killed),
-            written = write(framed, outcome.replies) => written?,
+        if !outcome.replies.is_empty() {
+            let shutting_down = {
+                let send = write(&mut conn.framed, outcome.replies);
+                tokio::pin!(send);
+                tokio::select! {
+                    biased;
+                    written = &mut send => written.map(|()| false)?,
+                    // Shutting down: what was answered is still said (the command was carried
+                    // out), then `OUT SSD`, as far as the client takes them within the grace;
+                    // a client that does not read never holds shutdown up.
+                    () = signals.shutdown.cancelled() => {
+                        match tokio::time::timeout(SHUTDOWN_GRACE, send).await {
+                            Ok(written) => written.map(|()| true)?,
+                            Err(_) => return Ok(Ended::Shutdown),
+                        }
+                    }
+                    // A client that stops reading must not pin this task.
+                    () = &mut killed => return Ok(Ended::Killed),
+                }
+            };
+            if shutting_down {
+                if outcome.hang_up.is_none() {
+                    let out = write(&mut conn.framed, vec![Reply::new("OUT").arg("SSD")]);
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, out).await;
+                }
+                return Ok(Ended::Shutdown);
+            }
         }
-        if hang_up {
+        if let Some(why) = outcome.hang_up {
             let shutting_down = signals.shutdown.is_cancelled();
-            return Ok(if shutting_down { Ended::Shutdown } else { Ended::ServerHungUp });
+            return Ok(if shutting_down { Ended::Shutdown } else { Ended::ServerHungUp(why) });
         }
-        release_buffers(framed);
+        release_buffers(&mut conn.framed);
     }
 }
 
@@ -221,19 +396,6 @@ const EVENT_BATCH: usize = 64;
 /// Bytes read at a time once a client has something to say. Most commands are one short
 /// line; a larger payload grows the buffer to fit (the codec reserves it).
 const READ_CHUNK: usize = 512;
-
-/// The next frame from the client. A connection with nothing buffered holds no read buffer
-/// (see [`release_buffers`]): it waits until the socket is readable and only then takes
-/// one. Cancel-safe, like `Framed::next`.
-async fn next_frame(framed: &mut Framed<TcpStream, MsnpCodec>) -> Option<Result<Frame, CodecError>> {
-    if framed.read_buffer().capacity() == 0 {
-        if let Err(e) = framed.get_ref().readable().await {
-            return Some(Err(e.into()));
-        }
-        framed.read_buffer_mut().reserve(READ_CHUNK);
-    }
-    framed.next().await
-}
 
 /// Frees the read buffer if it holds nothing and the write buffer once it is flushed, so
 /// that an idle session costs no buffer memory at all. Tokio-util's defaults (8 KiB each,
@@ -249,6 +411,9 @@ fn release_buffers(framed: &mut Framed<TcpStream, MsnpCodec>) {
 
 /// Longest a batch of replies may take to write before the client counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest the replies in hand and `OUT SSD` may take to write once shutdown has begun.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 async fn write(framed: &mut Framed<TcpStream, MsnpCodec>, replies: Vec<Reply>) -> Result<(), CodecError> {
     let send = async {

@@ -2,7 +2,8 @@
 //!
 //! - [`protocol`]: the protocol as data (commands, replies, per-version [`protocol::Dialect`]).
 //! - [`codec`]: bytes to frames and back, with size limits.
-//! - [`conn`]: one connection's loop; [`server`]: listeners, limits, shutdown.
+//! - [`conn`]: one connection's loop; [`admission`]: connection caps; [`server`]: listeners,
+//!   shutdown.
 //! - [`ns`]: the dispatch and notification servers; [`sb`]: the switchboard (chats).
 //! - [`passport`]: the Passport 1.4 HTTPS service that issues MSNP8 login tickets.
 //! - [`presence`]: who is online; [`mailbox`]: each connection's queue of events.
@@ -11,6 +12,7 @@
 //!   [`import`]: bulk account creation (`msnd user import`).
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -27,6 +29,7 @@ pub mod server;
 pub mod store;
 pub mod throttle;
 
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -37,7 +40,8 @@ use crate::store::Store;
 /// `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     server::raise_open_files_limit();
-    let store = Store::open(&config.database_url).await?;
+    let url = &config.database_url;
+    let store = Store::open(url).await.with_context(|| format!("cannot open database {url}"))?;
     let server = Server::bind(config, store).await?;
     server.run(shutdown).await;
     Ok(())

@@ -13,8 +13,7 @@ use crate::protocol::lists::{Blp, Property, Status};
 use crate::protocol::Email;
 use crate::store::UserId;
 
-/// Identifies one connection for the life of the process.
-pub type ConnId = u64;
+pub use crate::admission::ConnId;
 
 /// How an online account appears to those allowed to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,11 +223,24 @@ impl Presence {
         }
     }
 
-    /// Whether `caller` may invite `callee` to a chat: the callee is online, visible to the
-    /// caller and accepting invitations. A blocked caller gets the same answer as for an
-    /// offline callee.
-    pub fn may_invite(&self, callee: UserId, caller: UserId) -> bool {
-        self.lock().get(&callee).is_some_and(|e| e.accepting && e.seen_by(caller).is_some())
+    /// The callee's notification session if `caller` may invite them to a chat: they are
+    /// online, visible to the caller and accepting invitations. A blocked caller gets the
+    /// same answer as for an offline callee.
+    pub fn ringable(&self, callee: UserId, caller: UserId) -> Option<ConnId> {
+        let online = self.lock();
+        let entry = online.get(&callee).filter(|e| e.accepting && e.seen_by(caller).is_some())?;
+        Some(entry.session.conn)
+    }
+
+    /// Whether `conn` is the account's notification session now.
+    pub fn is_session(&self, id: UserId, conn: ConnId) -> bool {
+        self.lock().get(&id).is_some_and(|e| e.session.conn == conn)
+    }
+
+    /// Delivers `event` to the account's session if that is still `conn`; whether it was
+    /// queued.
+    pub fn deliver_to(&self, id: UserId, conn: ConnId, event: Event) -> bool {
+        self.lock().get(&id).filter(|e| e.session.conn == conn).is_some_and(|e| e.session.deliver(event))
     }
 
     /// Whether the account is online and not hidden.
@@ -342,9 +354,9 @@ mod tests {
         assert!(drain(&mut inboxes[1]).is_empty(), "still allowed: no news");
         assert!(matches!(drain(&mut inboxes[2])[..], [Event::Online(_)]), "newly allowed");
         assert!(matches!(drain(&mut inboxes[3])[..], [Event::Offline { .. }]), "BLP BL hides from the rest");
-        assert!(presence.may_invite(1, 2) && !presence.may_invite(1, 4));
+        assert_eq!((presence.ringable(1, 2), presence.ringable(1, 4)), (Some(1), None));
         presence.set_accepting(1, 1, false);
-        assert!(!presence.may_invite(1, 2), "IMS OFF");
+        assert_eq!(presence.ringable(1, 2), None, "IMS OFF");
         presence.publish(1, 1, shown(1, Status::Hidden));
         assert!(matches!(drain(&mut inboxes[1])[..], [Event::Offline { .. }]));
         assert!(presence.seen_by([1], 2).is_empty(), "hidden");

@@ -1,28 +1,28 @@
 //! Listeners, connection limits and shutdown. Each accepted socket becomes one task that
 //! runs [`conn::run`] with the service its port belongs to.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
+use crate::admission::{Admission, Caps, ConnId, Gate, Refused};
 use crate::config::Config;
-use crate::conn::{self, Signals};
+use crate::conn::{self, Connection, Deadlines, Signals};
 use crate::mailbox::mailbox;
 use crate::ns::{Ns, Role};
 use crate::passport;
 use crate::presence::{Presence, SessionHandle};
 use crate::sb::sessions::Switchboards;
-use crate::sb::Sb;
-use crate::store::Store;
-use crate::throttle::LoginThrottle;
+use crate::sb::{self, Sb};
+use crate::store::{Store, UserId};
+use crate::throttle::{LoginThrottle, Throttle};
 
 /// State every session shares.
 #[derive(Debug)]
@@ -39,6 +39,10 @@ pub struct Shared {
     pub secret: [u8; 32],
     /// Failed logins per address, shared by the MD5 and Passport logins.
     pub login_throttle: LoginThrottle,
+    /// Contact-list and group changes per account.
+    pub list_changes: Throttle<UserId>,
+    /// "Someone added or removed you" notices per receiving account.
+    pub list_notices: Throttle<UserId>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -119,9 +123,22 @@ impl Server {
         let l = &config.limits;
         let login_throttle =
             LoginThrottle::new(l.login_failures_per_ip, Duration::from_secs(l.login_failure_window_secs));
+        let minute = Duration::from_secs(60);
+        let list_changes = Throttle::new(l.list_changes_per_minute, minute);
+        let list_notices = Throttle::new(l.list_notices_per_minute, minute);
         let presence = Presence::default();
-        let shared =
-            Shared { config, store, presence, switchboards, passport, addrs, secret, login_throttle };
+        let shared = Shared {
+            config,
+            store,
+            presence,
+            switchboards,
+            passport,
+            addrs,
+            secret,
+            login_throttle,
+            list_changes,
+            list_notices,
+        };
         let listeners = vec![
             (dispatch, Listener::Dispatch),
             (notification, Listener::Notification),
@@ -141,7 +158,12 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken) {
         let tracker = TaskTracker::new();
         let limits = &self.shared.config.limits;
-        let limiter = Limiter::new(limits.max_connections, limits.max_connections_per_ip);
+        let gate = Gate::new(Caps {
+            total: limits.max_connections,
+            per_ip: limits.max_connections_per_ip,
+            unauthenticated: limits.max_unauthenticated,
+        });
+        let refusals = Arc::new(Refusals::default());
         let addrs = &self.shared.addrs;
         info!(dispatch = %addrs.dispatch, notification = %addrs.notification, switchboard = %addrs.switchboard, "listening");
         info!(https = %addrs.passport_https, http = %addrs.passport_http, "Passport listening");
@@ -150,7 +172,8 @@ impl Server {
                 listener,
                 serves,
                 shared: self.shared.clone(),
-                limiter: limiter.clone(),
+                gate: gate.clone(),
+                refusals: refusals.clone(),
                 tracker: tracker.clone(),
                 shutdown: shutdown.clone(),
             };
@@ -170,7 +193,8 @@ struct Acceptor {
     listener: TcpListener,
     serves: Listener,
     shared: Arc<Shared>,
-    limiter: Limiter,
+    gate: Gate,
+    refusals: Arc<Refusals>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -195,54 +219,106 @@ impl Acceptor {
 
     fn admit(&self, stream: TcpStream, addr: SocketAddr) {
         let service = self.serves.name();
-        let Some(admission) = self.limiter.admit(addr.ip()) else {
-            warn!(peer = %addr, service, "connection refused: connection limit reached");
-            return;
+        let conn = next_conn_id();
+        let kill = self.shutdown.child_token();
+        let admission = match self.gate.admit(conn, addr.ip().to_canonical(), kill.clone()) {
+            Ok(admission) => admission,
+            Err(refused) => return self.refusals.note(addr, service, refused),
         };
         let Ok(peer) = Peer::of(&stream) else { return };
         let _ = stream.set_nodelay(true);
-        let conn = next_conn_id();
         let span = info_span!("conn", id = conn, peer = %peer.remote, service);
-        let (shared, shutdown, serves) = (self.shared.clone(), self.shutdown.clone(), self.serves);
+        let accepted = Accepted { stream, peer, conn, kill, admission, shutdown: self.shutdown.clone() };
+        let (shared, serves) = (self.shared.clone(), self.serves);
         self.tracker.spawn(
             async move {
                 debug!("connected");
-                serve(serves, stream, peer, conn, shared, shutdown).await;
-                drop(admission);
+                serve(serves, accepted, shared).await;
             }
             .instrument(span),
         );
     }
 }
 
-/// Runs one connection with the service its port belongs to.
-async fn serve(
-    serves: Listener,
+/// An admitted connection and what its task needs to run it.
+struct Accepted {
     stream: TcpStream,
     peer: Peer,
-    conn: u64,
-    shared: Arc<Shared>,
+    conn: ConnId,
+    /// Drops the connection: cancelled on shutdown, by a stuck mailbox or to make room.
+    kill: CancellationToken,
+    admission: Admission,
     shutdown: CancellationToken,
-) {
+}
+
+/// Runs one connection with the service its port belongs to. On the dispatch port, a first
+/// command that opens a switchboard session (`USR tr handle cookie`, `ANS ..`) is served as
+/// a switchboard connection: one client library of the era dials the switchboard's host on
+/// its configured dispatch port, ignoring the port in `XFR SB`/`RNG` (client-quirks.md 12).
+async fn serve(serves: Listener, accepted: Accepted, shared: Arc<Shared>) {
+    let Accepted { stream, peer, conn, kill, admission, shutdown } = accepted;
     let limits = &shared.config.limits;
-    let kill = shutdown.child_token();
+    let ns_deadlines = Deadlines::of(limits);
+    let sb_deadlines = Deadlines {
+        idle: Duration::from_secs(shared.config.switchboard.idle_timeout_secs),
+        idle_counts_events: true,
+        ..ns_deadlines
+    };
+    let ns = |role: Role, connection: Connection, admission: Admission| {
+        let (mailbox, rx) = mailbox(limits.mailbox_size);
+        let session = SessionHandle { conn, mailbox, kill: kill.clone() };
+        let ns = Ns::new(shared.clone(), role, peer, session);
+        let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
+        conn::run(connection, ns, signals, &ns_deadlines)
+    };
+    let sb = |connection: Connection, admission: Admission| {
+        let (mailbox, rx) = mailbox(limits.mailbox_size);
+        let sb = Sb::new(shared.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
+        let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
+        conn::run(connection, sb, signals, &sb_deadlines)
+    };
     // Each arm's future is boxed, so that a connection's task is the size of the service it
     // runs, not of the largest one (the task lives as long as the connection).
     match serves {
-        Listener::Dispatch | Listener::Notification => {
-            let (mailbox, rx) = mailbox(limits.mailbox_size);
-            let session = SessionHandle { conn, mailbox, kill: kill.clone() };
-            let role = if serves == Listener::Dispatch { Role::Dispatch } else { Role::Notification };
-            let ns = Ns::new(shared.clone(), role, peer, session);
-            Box::pin(conn::run(stream, ns, Signals { mailbox: rx, kill, shutdown }, limits)).await;
+        Listener::Dispatch => {
+            let mut connection = Connection::new(stream, limits);
+            let Some(first) = connection.first_command(&ns_deadlines).await else { return };
+            if sb::opens_session(first) {
+                debug!("a switchboard connection on the dispatch port");
+                Box::pin(sb(connection, admission)).await;
+            } else {
+                Box::pin(ns(Role::Dispatch, connection, admission)).await;
+            }
         }
-        Listener::Switchboard => {
-            let (mailbox, rx) = mailbox(limits.mailbox_size);
-            let sb = Sb::new(shared.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
-            Box::pin(conn::run(stream, sb, Signals { mailbox: rx, kill, shutdown }, limits)).await;
+        Listener::Notification => {
+            Box::pin(ns(Role::Notification, Connection::new(stream, limits), admission)).await
         }
-        Listener::PassportHttp => Box::pin(passport::serve(stream, peer, false, shared, shutdown)).await,
-        Listener::PassportHttps => Box::pin(passport::serve(stream, peer, true, shared, shutdown)).await,
+        Listener::Switchboard => Box::pin(sb(Connection::new(stream, limits), admission)).await,
+        Listener::PassportHttp | Listener::PassportHttps => {
+            let secure = serves == Listener::PassportHttps;
+            Box::pin(passport::serve(stream, peer, secure, shared.clone(), kill.clone())).await;
+            drop(admission);
+        }
+    }
+}
+
+/// Refused connections, summarised: the first is logged at once, then one line at most
+/// every [`REFUSALS_EVERY`] with how many there were meanwhile, so that a flood of refused
+/// connections cannot flood the log too.
+#[derive(Debug, Default)]
+struct Refusals(Mutex<(Option<Instant>, u64)>);
+
+const REFUSALS_EVERY: Duration = Duration::from_secs(10);
+
+impl Refusals {
+    fn note(&self, peer: SocketAddr, service: &'static str, refused: Refused) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (last, count) = &mut *state;
+        *count += 1;
+        if last.is_none_or(|at| at.elapsed() >= REFUSALS_EVERY) {
+            warn!(%peer, service, reason = refused.reason(), count = *count, "connections refused (count: since the last such line)");
+            (*last, *count) = (Some(Instant::now()), 0);
+        }
     }
 }
 
@@ -262,70 +338,7 @@ pub fn raise_open_files_limit() {
     }
 }
 
-fn next_conn_id() -> u64 {
+fn next_conn_id() -> ConnId {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Caps connections in total and per source address.
-#[derive(Clone)]
-struct Limiter {
-    total: Arc<Semaphore>,
-    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    max_per_ip: usize,
-}
-
-/// A connection's place under the limits, given back when dropped.
-struct Admission {
-    _permit: OwnedSemaphorePermit,
-    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    ip: IpAddr,
-}
-
-impl Limiter {
-    fn new(max_total: usize, max_per_ip: usize) -> Limiter {
-        Limiter { total: Arc::new(Semaphore::new(max_total)), per_ip: Arc::default(), max_per_ip }
-    }
-
-    fn admit(&self, ip: IpAddr) -> Option<Admission> {
-        let permit = self.total.clone().try_acquire_owned().ok()?;
-        let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-        let count = per_ip.entry(ip).or_insert(0);
-        if *count >= self.max_per_ip {
-            return None;
-        }
-        *count += 1;
-        Some(Admission { _permit: permit, per_ip: self.per_ip.clone(), ip })
-    }
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = per_ip.get_mut(&self.ip) {
-            *count -= 1;
-            if *count == 0 {
-                per_ip.remove(&self.ip);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_count_in_total_and_per_address() {
-        let limiter = Limiter::new(3, 2);
-        let a: IpAddr = "127.0.0.1".parse().unwrap();
-        let b: IpAddr = "127.0.0.2".parse().unwrap();
-        let first = limiter.admit(a).unwrap();
-        let _second = limiter.admit(a).unwrap();
-        assert!(limiter.admit(a).is_none(), "per-address cap");
-        let _third = limiter.admit(b).unwrap();
-        assert!(limiter.admit(b).is_none(), "total cap");
-        drop(first);
-        assert!(limiter.admit(a).is_some(), "a closed connection frees its place");
-    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::web::{self, HttpReply};
 use common::TestServer;
 use msnd::protocol::Dialect;
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -70,7 +71,7 @@ async fn msnp8_login_end_to_end() {
     }
     ns.recv_until_quiet().await;
     ns.transcript("C: SYN 8 0\nS: SYN 8 * 0 1\nS: GTC A\nS: BLP AL\nS: LSG 0 Other%20Contacts 0").await;
-    ns.transcript("C: OUT\nS: OUT\nS: (closed)").await;
+    ns.transcript("C: OUT\nS: (closed)").await;
 
     // MD5 logins (MSNP2-7) go on beside Passport, and the harness's MSNP8 login works.
     server.login(ALICE, PASSWORD, Dialect::MSNP7).await;
@@ -192,6 +193,20 @@ async fn http09_nexus_request_and_login_without_host() {
     ns.transcript(&format!("C: USR 7 TWN S {ticket}\nS: USR 7 OK {ALICE} ...")).await;
 }
 
+/// Lenient where clients differ, exact where HTTP is: a version other than 1.0 or 1.1, or a
+/// control byte on the request line, is a `400`, not a nexus answer.
+#[tokio::test]
+async fn request_lines_outside_the_grammar_get_400() {
+    let server = server_with_alice().await;
+    let addr = server.addrs.passport_http;
+    for line in
+        [&b"GET /rdr/pprdr.asp HTTP/1.1\0"[..], b"GET /rdr/pprdr.asp HTTP/7.7", b"GET /rdr/pprdr.asp\x1b"]
+    {
+        let reply = web::http(addr, &[line, b"\r\nHost: x\r\n\r\n"].concat()).await;
+        assert_eq!(reply.status, 400, "{line:?}: {reply:?}");
+    }
+}
+
 #[tokio::test]
 async fn plain_http_serves_the_same_pages() {
     let server = server_with_alice().await;
@@ -259,6 +274,31 @@ async fn an_sslv2_format_client_hello_gets_tls10_with_3des() {
     let mut rest = vec![0u8; usize::from(answer[43]) + 2];
     tcp.read_exact(&mut rest).await.unwrap();
     assert_eq!(&rest[rest.len() - 2..], &[0x00, 0x0a], "TLS_RSA_WITH_3DES_EDE_CBC_SHA");
+}
+
+/// Anonymous suites have no certificate: whoever sits between the client and msnd could read
+/// the password. `HIGH` at `@SECLEVEL=0` includes them; they must never be agreed.
+#[tokio::test]
+async fn anonymous_and_null_suites_are_refused() {
+    let server = server_with_alice().await;
+    for suites in ["AECDH-AES128-SHA", "AECDH-AES256-SHA", "ADH-AES128-SHA", "NULL-SHA", "NULL-MD5"] {
+        let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+        builder.set_min_proto_version(Some(SslVersion::TLS1)).unwrap();
+        builder.set_max_proto_version(Some(SslVersion::TLS1)).unwrap();
+        builder.set_cipher_list(&format!("{suites}:@SECLEVEL=0")).unwrap();
+        builder.set_verify(SslVerifyMode::NONE);
+        let client = builder.build();
+        let agreed = web::tls_connect(server.addrs.passport_https, &client, "x", false).await;
+        assert!(agreed.is_err(), "{suites} was agreed");
+    }
+    // The same client offering 3DES as well gets 3DES: the refusals above are the suites'.
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    builder.set_max_proto_version(Some(SslVersion::TLS1)).unwrap();
+    builder.set_cipher_list("AECDH-AES128-SHA:DES-CBC3-SHA:@SECLEVEL=0").unwrap();
+    builder.set_verify(SslVerifyMode::NONE);
+    let stream =
+        web::tls_connect(server.addrs.passport_https, &builder.build(), "x", false).await.expect("3DES");
+    assert_eq!(stream.ssl().current_cipher().unwrap().name(), "DES-CBC3-SHA");
 }
 
 #[tokio::test]

@@ -64,7 +64,7 @@ impl Challenges {
         let now = Instant::now();
         if self.outstanding.as_ref().is_some_and(|(_, due)| *due <= now) {
             info!("challenge not answered in time");
-            return Outcome::hang_up(vec![Reply::new("OUT")]);
+            return Outcome::hang_up(vec![Reply::new("OUT")], "challenge not answered in time");
         }
         if self.next.is_some_and(|next| next <= now) {
             return Outcome::reply(self.issue(TrId(0), config));

@@ -69,7 +69,7 @@ impl Ns {
             }
             Negotiated::Nothing => {
                 info!(offered = versions.join(" "), "no common protocol version");
-                Outcome::hang_up(vec![Reply::to("VER", tr).arg(0)])
+                Outcome::hang_up(vec![Reply::to("VER", tr).arg(0)], "no common protocol version")
             }
         }
     }
@@ -90,7 +90,7 @@ impl Ns {
         }
         match (step, challenge) {
             (AuthStep::Initial(_), None) if self.role == Role::Dispatch => {
-                Ok(Outcome::hang_up(vec![self.xfr_ns(tr, &dialect)]))
+                Ok(Outcome::hang_up(vec![self.xfr_ns(tr, &dialect)], "sent to the notification server"))
             }
             (AuthStep::Initial(email), None) => self.challenge(tr, dialect, email).await,
             (AuthStep::Subsequent(response), Some(challenge)) => {
@@ -146,7 +146,7 @@ impl Ns {
     ) -> Result<Outcome, ProtocolError> {
         let throttle = &self.shared.login_throttle;
         let ip = self.peer.remote.ip();
-        if !throttle.allows(ip) {
+        if !throttle.allows(&ip) {
             info!(user = %challenge.email, "login refused: too many failed logins from this address");
             return Err(ProtocolError::AuthFailed);
         }
@@ -169,7 +169,7 @@ impl Ns {
             Some(user) => self.logged_in_as(tr, dialect, user, &mspauth).await,
             None => {
                 info!(user = %challenge.email, version = %dialect, "login failed");
-                throttle.failed(ip);
+                throttle.count(ip);
                 Err(ProtocolError::AuthFailed)
             }
         }

@@ -21,7 +21,7 @@ use crate::conn::{Outcome, Service};
 use crate::presence::{ConnId, Event, SessionHandle};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
-use crate::protocol::{Command, Dialect, ProtocolError, Reply};
+use crate::protocol::{Command, Dialect, Email, ProtocolError, Reply};
 use crate::server::{Peer, Shared};
 use crate::store::{Snapshot, StoreError, User};
 
@@ -88,16 +88,12 @@ impl Ns {
         }
         match (&self.phase, command) {
             (_, Command::Png) => Ok(Outcome::reply(Reply::new("QNG"))),
-            (_, Command::Out) => Ok(Outcome::hang_up(vec![Reply::new("OUT")])),
+            (_, Command::Out) => Ok(signed_off()),
             (_, Command::WrongDirection { name }) => Err(ProtocolError::WrongDirection(name)),
             (Phase::Greeting, Command::Ver { tr, versions }) => Ok(self.ver(tr, &versions)),
             (Phase::Cvr0, Command::Cvq { tr, client_version }) => {
-                Ok(Outcome::hang_up(vec![login::client_version_reply(
-                    &self.shared,
-                    "CVQ",
-                    tr,
-                    &client_version,
-                )]))
+                let reply = login::client_version_reply(&self.shared, "CVQ", tr, &client_version);
+                Ok(Outcome::hang_up(vec![reply], "version check answered"))
             }
             (Phase::Negotiated { dialect, .. }, Command::Inf { tr }) => login::inf(tr, dialect),
             (Phase::Negotiated { .. }, Command::Cvr { tr, client_version }) => {
@@ -123,7 +119,7 @@ impl Online {
         }
         match command {
             Command::Png => Ok(Outcome::reply(Reply::new("QNG"))),
-            Command::Out => Ok(Outcome::hang_up(vec![Reply::new("OUT")])),
+            Command::Out => Ok(signed_off()),
             Command::Cvr { tr, client_version } => {
                 Ok(Outcome::reply(login::client_version_reply(&self.shared, "CVR", tr, &client_version)))
             }
@@ -167,7 +163,9 @@ impl Online {
         // Whatever happened may have changed my lists since they were read.
         self.held = None;
         match event {
-            Event::LoggedInElsewhere => Outcome::hang_up(vec![Reply::new("OUT").arg("OTH")]),
+            Event::LoggedInElsewhere => {
+                Outcome::hang_up(vec![Reply::new("OUT").arg("OTH")], "logged in elsewhere")
+            }
             other => Outcome::replies(self.contact_event(other).into_iter().collect()),
         }
     }
@@ -195,6 +193,13 @@ impl Service for Ns {
         self.logged_in()
     }
 
+    fn account(&self) -> Option<&Email> {
+        match &self.phase {
+            Phase::Online(online) => Some(&online.user.email),
+            _ => None,
+        }
+    }
+
     fn timer(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Online(online) => online.challenges.deadline(),
@@ -208,6 +213,12 @@ impl Service for Ns {
             _ => Outcome::default(),
         }
     }
+}
+
+/// The client's `OUT`: the server closes without a word ("C: OUT / Client disconnects" in
+/// the protocol notes; one client library of the era fails on an unexpected bare `OUT`).
+fn signed_off() -> Outcome {
+    Outcome::hang_up(Vec::new(), "signed out")
 }
 
 /// Logs a database failure; the client is told only `500`.

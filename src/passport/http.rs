@@ -88,7 +88,12 @@ fn parse(head: &[u8]) -> Result<Request, HttpError> {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return Err(HttpError::BadRequestLine);
     };
-    if !parts.next().is_none_or(|version| version.starts_with("HTTP/")) || parts.next().is_some() {
+    // Lenient in what real clients vary, exact in the grammar: the version (if any) is 1.0
+    // or 1.1, the method letters, and no control byte anywhere on the line.
+    let version_ok = parts.next().is_none_or(|version| matches!(version, "HTTP/1.0" | "HTTP/1.1"));
+    let method_ok = method.bytes().all(|b| b.is_ascii_alphabetic());
+    let control = request_line.bytes().any(|b| b.is_ascii_control() && b != b'\t');
+    if !version_ok || !method_ok || control || parts.next().is_some() {
         return Err(HttpError::BadRequestLine);
     }
     let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
@@ -220,6 +225,16 @@ mod tests {
         assert!(matches!(read(b"GET\r\n\r\n").await, Err(HttpError::BadRequestLine)));
         assert!(matches!(read(b"GET / SPDY/3\r\n\r\n").await, Err(HttpError::BadRequestLine)));
         assert!(matches!(read(b"GET / HTTP/1.1 extra\r\n\r\n").await, Err(HttpError::BadRequestLine)));
+        for line in [
+            &b"GET / HTTP/1.1\0"[..],
+            b"GET / HTTP/2.0",
+            b"GET / HTTP/1.10",
+            b"G3T / HTTP/1.1",
+            b"GET /\x07 HTTP/1.1",
+        ] {
+            let request = [line, b"\r\n\r\n"].concat();
+            assert!(matches!(read(&request).await, Err(HttpError::BadRequestLine)), "{line:?}");
+        }
         assert!(matches!(read(b"\xff\xfe / HTTP/1.1\r\n\r\n").await, Err(HttpError::BadRequestLine)));
         assert!(matches!(read(b"GET / HTTP/1.1\r\nHost: x\r\n").await, Err(HttpError::Closed)));
         let huge = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; MAX_HEAD_BYTES]].concat();

@@ -230,7 +230,7 @@ async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
     };
     let handle = sign_in.handle.clone();
     let throttle = &shared.login_throttle;
-    if !throttle.allows(site.remote) {
+    if !throttle.allows(&site.remote) {
         info!(user = ?handle, "Passport login refused: too many failed logins from this address");
         return refused("Too many failed sign-ins. Please try again later.");
     }
@@ -241,7 +241,7 @@ async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
         }
         Ok(None) => {
             info!(user = ?handle, "Passport login refused");
-            throttle.failed(site.remote);
+            throttle.count(site.remote);
             refused("The e-mail address or password is incorrect.")
         }
         Err(e) => {

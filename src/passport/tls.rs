@@ -130,6 +130,11 @@ fn load(files: &CertFiles) -> Result<Identity, TlsError> {
     Ok(Identity { chain, key })
 }
 
+/// Suites taken out of any configured cipher list: anonymous ones (`AECDH-*`, `ADH-*`), which
+/// let a man in the middle read the passwords, and those without encryption. `HIGH` at
+/// `@SECLEVEL=0` includes the anonymous ones; Windows XP needs neither.
+const NEVER: &str = "!aNULL:!eNULL";
+
 /// The TLS server context: `[passport]`'s versions and ciphers, this identity, and the
 /// server's cipher preference (so modern clients get modern suites).
 pub fn context(config: &crate::config::Passport, identity: &Identity) -> Result<SslContext, TlsError> {
@@ -137,7 +142,7 @@ pub fn context(config: &crate::config::Passport, identity: &Identity) -> Result<
     ctx.set_options(SslOptions::CIPHER_SERVER_PREFERENCE | SslOptions::NO_COMPRESSION);
     ctx.set_min_proto_version(Some(ssl_version(config.tls_min_version)))?;
     ctx.set_max_proto_version(Some(ssl_version(config.tls_max_version)))?;
-    ctx.set_cipher_list(&config.ciphers)
+    ctx.set_cipher_list(&format!("{}:{NEVER}", config.ciphers))
         .map_err(|source| TlsError::Ciphers { ciphers: config.ciphers.clone(), source })?;
     ctx.set_certificate(identity.certificate())?;
     for extra in &identity.chain[1..] {

@@ -88,7 +88,7 @@ pub enum Command {
 impl Command {
     /// Parses one frame. The command name must be three upper-case letters or digits.
     pub fn parse(frame: &Frame) -> Result<Command, ProtocolError> {
-        let mut args = Args(frame.line.split_ascii_whitespace());
+        let mut args = Args::of(&frame.line)?;
         let name = args.next()?;
         if name.len() != 3 || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
             return Err(ProtocolError::Garbage);
@@ -270,7 +270,7 @@ pub enum SbCommand {
 
 impl SbCommand {
     pub fn parse(frame: &Frame) -> Result<SbCommand, ProtocolError> {
-        let mut args = Args(frame.line.split_ascii_whitespace());
+        let mut args = Args::of(&frame.line)?;
         let command = match args.next()? {
             "USR" => {
                 SbCommand::Usr { tr: args.parse()?, email: args.parse()?, cookie: args.next()?.to_owned() }
@@ -314,6 +314,15 @@ pub fn trid_of(line: &str) -> Option<TrId> {
 struct Args<'a>(SplitAsciiWhitespace<'a>);
 
 impl<'a> Args<'a> {
+    /// The parameters of `line`, which must hold no control characters (NUL, ESC, BEL..):
+    /// no command has them, and parameters such as CVR's are echoed back to the client.
+    fn of(line: &'a str) -> Result<Args<'a>, ProtocolError> {
+        if line.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(ProtocolError::Syntax);
+        }
+        Ok(Args(line.split_ascii_whitespace()))
+    }
+
     fn next(&mut self) -> Result<&'a str, ProtocolError> {
         self.0.next().ok_or(ProtocolError::Syntax)
     }

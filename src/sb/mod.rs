@@ -32,7 +32,7 @@ impl Sb {
 
     async fn dispatch(&mut self, command: SbCommand) -> Result<Outcome, ProtocolError> {
         match (&self.joined, command) {
-            (_, SbCommand::Out) => Ok(Outcome::hang_up(Vec::new())),
+            (_, SbCommand::Out) => Ok(Outcome::hang_up(Vec::new(), "left the chat")),
             (None, SbCommand::Usr { tr, email, cookie }) => self.usr(tr, &email, &cookie),
             (None, SbCommand::Ans { tr, email, cookie, session }) => self.ans(tr, &email, &cookie, session),
             (None, _) => Err(ProtocolError::NotLoggedIn),
@@ -89,25 +89,30 @@ impl Sb {
         let Some(user) = self.shared.store.user(&callee).await.map_err(crate::ns::internal)? else {
             return Err(ProtocolError::NotAccepting);
         };
-        let boards = &self.shared.switchboards;
-        if boards.involves(*session, user.id) {
+        let (boards, presence) = (&self.shared.switchboards, &self.shared.presence);
+        let still_there = |user, conn| presence.is_session(user, conn);
+        if boards.involves(*session, user.id, &still_there) {
             return Err(ProtocolError::AlreadyThere);
         }
         // An invitation would give a hidden caller away.
-        if !self.shared.presence.is_visible(me.user) {
+        if !presence.is_visible(me.user) {
             return Err(ProtocolError::NotAllowedWhenHidden);
         }
-        if !self.shared.presence.may_invite(user.id, me.user) {
-            return Err(ProtocolError::NotAccepting);
-        }
-        let cookie =
-            boards.invite(*session, user.id, &user.email, &user.friendly_name).map_err(|e| match e {
+        let rung = presence.ringable(user.id, me.user).ok_or(ProtocolError::NotAccepting)?;
+        let invitee = (user.id, rung);
+        let cookie = boards
+            .invite(*session, invitee, &user.email, &user.friendly_name, &still_there)
+            .map_err(|e| match e {
                 InviteError::AlreadyThere => ProtocolError::AlreadyThere,
                 InviteError::Full => ProtocolError::SwitchboardFailed,
             })?;
         let ring =
             Event::Ring { session: *session, cookie, caller: me.email.clone(), caller_name: me.name.clone() };
-        self.shared.presence.deliver([user.id], &ring);
+        // Signed out (or stuck) since: the invitation is withdrawn, as if never made.
+        if !presence.deliver_to(user.id, rung, ring) {
+            boards.uninvite(*session, user.id);
+            return Err(ProtocolError::NotAccepting);
+        }
         debug!(callee = %user.email, session, "ringing");
         Ok(Outcome::reply(Reply::to("CAL", tr).arg("RINGING").arg(session)))
     }
@@ -151,6 +156,16 @@ impl Service for Sb {
     fn authenticated(&self) -> bool {
         self.joined.is_some()
     }
+
+    fn account(&self) -> Option<&Email> {
+        self.joined.as_ref().map(|(_, me)| &me.email)
+    }
+}
+
+/// Whether `frame` opens a switchboard connection (`USR tr handle cookie` or `ANS ..`), as
+/// against a dispatch or notification login (`VER` first, or `USR tr pkg I handle`).
+pub fn opens_session(frame: &Frame) -> bool {
+    matches!(SbCommand::parse(frame), Ok(SbCommand::Usr { .. } | SbCommand::Ans { .. }))
 }
 
 impl Drop for Sb {

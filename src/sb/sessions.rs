@@ -18,6 +18,12 @@ use crate::store::UserId;
 /// A session's number, sent in `CAL .. RINGING` and `RNG` (decimal: clients parse it).
 pub type SessionId = u32;
 
+/// Session ids are 8 to 10 digits, like the official service's, and fit a signed 32-bit
+/// integer: clients of the era read them with `atoi()` or into a Java `int` and send them
+/// back in `ANS`, so a larger id would come back negative. The id need not be secret (the
+/// cookie is); it must only be unique among live sessions.
+const SESSION_IDS: std::ops::RangeInclusive<SessionId> = 10_000_000..=i32::MAX as SessionId;
+
 /// What a participant's connection is told about the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SbEvent {
@@ -63,14 +69,27 @@ pub enum InviteError {
 struct Session {
     participants: Vec<Participant>,
     /// Invited and not yet joined, until their cookie expires.
-    invited: HashMap<UserId, Instant>,
+    invited: HashMap<UserId, Invitation>,
 }
 
+/// An invitation sent as `RNG` to one notification session.
+#[derive(Debug, Clone, Copy)]
+struct Invitation {
+    expires: Instant,
+    rung: ConnId,
+}
+
+/// Whether a notification session (of an account) is still the one it is signed in with:
+/// an invitation rung on a session that has ended never reached anyone.
+pub type StillThere<'a> = &'a dyn Fn(UserId, ConnId) -> bool;
+
 impl Session {
-    /// Forgets invitations whose cookie has expired (the invitee never came).
-    fn expire_invitations(&mut self) {
+    /// Forgets invitations whose cookie has expired (the invitee never came) and those rung
+    /// on a session that has ended since (the invitee signed out before answering): they
+    /// no longer count, and the same person can be invited again.
+    fn expire_invitations(&mut self, still_there: StillThere<'_>) {
         let now = Instant::now();
-        self.invited.retain(|_, expires| *expires > now);
+        self.invited.retain(|&user, i| i.expires > now && still_there(user, i.rung));
     }
 
     fn involves(&self, user: UserId) -> bool {
@@ -122,7 +141,7 @@ impl Switchboards {
         let mut inner = self.lock();
         let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session.is_none())?;
         let id = loop {
-            let id = rand::thread_rng().gen_range(10_000_000..=u32::MAX);
+            let id = rand::thread_rng().gen_range(SESSION_IDS);
             if !inner.sessions.contains_key(&id) {
                 break id;
             }
@@ -132,24 +151,27 @@ impl Switchboards {
         Some((id, me))
     }
 
-    /// `CAL`: records the invitation and returns the invitee's cookie.
+    /// `CAL`: records the invitation, to be rung on the invitee's notification session
+    /// `rung`, and returns the invitee's cookie.
     pub fn invite(
         &self,
         session: SessionId,
-        user: UserId,
+        invitee: (UserId, ConnId),
         email: &Email,
         name: &str,
+        still_there: StillThere<'_>,
     ) -> Result<String, InviteError> {
+        let (user, rung) = invitee;
         let mut inner = self.lock();
         let s = inner.sessions.get_mut(&session).expect("a participant's session exists while it is in it");
-        s.expire_invitations();
+        s.expire_invitations(still_there);
         if s.involves(user) {
             return Err(InviteError::AlreadyThere);
         }
         if s.participants.len() + s.invited.len() >= self.max_participants {
             return Err(InviteError::Full);
         }
-        s.invited.insert(user, Instant::now() + self.cookie_ttl);
+        s.invited.insert(user, Invitation { expires: Instant::now() + self.cookie_ttl, rung });
         Ok(self.issue(&mut inner, user, email, name, Some(session)))
     }
 
@@ -199,9 +221,9 @@ impl Switchboards {
     }
 
     /// Whether `user` is in `session`, or invited to it and the invitation still stands.
-    pub fn involves(&self, session: SessionId, user: UserId) -> bool {
+    pub fn involves(&self, session: SessionId, user: UserId, still_there: StillThere<'_>) -> bool {
         self.lock().sessions.get_mut(&session).is_some_and(|s| {
-            s.expire_invitations();
+            s.expire_invitations(still_there);
             s.involves(user)
         })
     }
@@ -285,6 +307,9 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Every invitee's notification session is still there.
+    const THERE: StillThere<'static> = &|_, _| true;
+
     #[test]
     fn cookies_are_single_use_and_bound_to_their_account() {
         let boards = Switchboards::new(Duration::from_secs(60), 4);
@@ -312,11 +337,23 @@ mod tests {
         let boards = Switchboards::new(Duration::from_secs(60), 2);
         let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
         let bob = email("bob@example.com");
-        boards.invite(id, 2, &bob, "Bob").unwrap();
-        assert!(boards.involves(id, 2));
-        boards.lock().sessions.get_mut(&id).unwrap().invited.insert(2, Instant::now());
-        assert!(!boards.involves(id, 2), "lapsed");
-        assert!(boards.invite(id, 2, &bob, "Bob").is_ok(), "and can be renewed");
+        boards.invite(id, (2, 20), &bob, "Bob", THERE).unwrap();
+        assert!(boards.involves(id, 2, THERE));
+        boards.lock().sessions.get_mut(&id).unwrap().invited.get_mut(&2).unwrap().expires = Instant::now();
+        assert!(!boards.involves(id, 2, THERE), "lapsed");
+        assert!(boards.invite(id, (2, 20), &bob, "Bob", THERE).is_ok(), "and can be renewed");
+    }
+
+    #[test]
+    fn an_invitation_rung_on_an_ended_session_is_withdrawn() {
+        let alice = email("alice@example.com");
+        let boards = Switchboards::new(Duration::from_secs(60), 2);
+        let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
+        boards.invite(id, (2, 20), &email("bob@example.com"), "Bob", THERE).unwrap();
+        let signed_out: StillThere<'_> = &|user, conn| (user, conn) != (2, 20);
+        assert!(!boards.involves(id, 2, signed_out), "Bob's session 20 has ended");
+        let carol = email("c@example.com");
+        assert!(boards.invite(id, (3, 30), &carol, "C", signed_out).is_ok(), "and Bob no longer counts");
     }
 
     #[test]
@@ -325,8 +362,8 @@ mod tests {
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
         let (a, mut a_rx) = handle(1);
         let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), a).unwrap();
-        let cookie = boards.invite(id, 2, &bob, "Bob").unwrap();
-        assert_eq!(boards.invite(id, 2, &bob, "Bob"), Err(InviteError::AlreadyThere));
+        let cookie = boards.invite(id, (2, 20), &bob, "Bob", THERE).unwrap();
+        assert_eq!(boards.invite(id, (2, 20), &bob, "Bob", THERE), Err(InviteError::AlreadyThere));
         let (b, mut b_rx) = handle(2);
         let (roster, me) = boards.join(&bob, &cookie, id, b).unwrap();
         assert_eq!((roster.len(), me.name.as_str()), (1, "Bob"));
@@ -336,9 +373,9 @@ mod tests {
         assert_eq!(boards.relay(id, 1, message.clone()), Delivery { recipients: 1, delivered: 1 });
         assert_eq!(b_rx.try_recv().unwrap(), message);
         let carol = email("c@example.com");
-        let for_carol = boards.invite(id, 3, &carol, "C").unwrap();
+        let for_carol = boards.invite(id, (3, 30), &carol, "C", THERE).unwrap();
         assert!(boards.join(&carol, &for_carol, id.wrapping_add(1), handle(3).0).is_none(), "wrong session");
-        assert_eq!(boards.invite(id, 4, &email("d@example.com"), "D"), Err(InviteError::Full));
+        assert_eq!(boards.invite(id, (4, 40), &email("d@example.com"), "D", THERE), Err(InviteError::Full));
         boards.leave(id, 1);
         assert_eq!(b_rx.try_recv().unwrap(), SbEvent::Left { email: alice });
         boards.leave(id, 2);

@@ -20,6 +20,8 @@ pub use users::User;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("cannot create {path}: {source}")]
+    Create { path: std::path::PathBuf, source: std::io::Error },
     #[error("an account with that e-mail address already exists")]
     Duplicate,
     #[error("no such account")]
@@ -44,8 +46,13 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// A new database file is created readable by its owner only (mode 0600): it holds
+    /// password equivalents (README, "How passwords are stored"). SQLite gives its `-wal`
+    /// and `-shm` files the database file's mode.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        create_private(options.get_filename())?;
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -89,5 +96,23 @@ impl Store {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+/// Creates the database file with mode 0600 if it does not exist yet (SQLite would create
+/// it with the umask's mode, usually world-readable). In-memory databases have no file.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Another process created it meanwhile: its mode is its creator's business.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Create { path: path.to_owned(), source }),
     }
 }
