@@ -149,7 +149,9 @@ mod tests {
         let second = gate.admit(2, ip(1), token()).unwrap();
         assert_eq!(gate.admit(3, ip(1), token()).unwrap_err(), Refused::PerAddress);
         let third = gate.admit(4, ip(2), token()).unwrap();
-        (first.logged_in(), second.logged_in(), third.logged_in());
+        for admission in [&first, &second, &third] {
+            admission.logged_in();
+        }
         assert_eq!(gate.admit(5, ip(3), token()).unwrap_err(), Refused::Full, "all logged in");
         drop(first);
         assert!(gate.admit(6, ip(1), token()).is_ok(), "a closed connection frees its place");

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tracing::info;
+use tracing::{debug, info};
 
 use super::{internal, Online};
 use crate::conn::Outcome;
@@ -167,7 +167,18 @@ impl Online {
             version,
         };
         self.shared.presence.watch(contact, self.user.id, true);
-        self.shared.presence.deliver([contact], &event);
+        self.notify(contact, &event);
+    }
+
+    /// Tells `contact` they were added or removed, unless they have been told too often this
+    /// minute (`limits.list_notices_per_minute`): adding and removing someone in a loop would
+    /// otherwise bury a slow link in notices. Their RL is right at their next SYN either way.
+    fn notify(&self, contact: UserId, event: &Event) {
+        if self.shared.list_notices.take(contact) {
+            self.shared.presence.deliver([contact], event);
+        } else {
+            debug!(to = contact, "list notice not sent: limits.list_notices_per_minute reached");
+        }
     }
 
     /// `REM tr list handle {group}`.
@@ -194,7 +205,7 @@ impl Online {
             } else {
                 let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
                 self.shared.presence.watch(removed.contact, self.user.id, false);
-                self.shared.presence.deliver([removed.contact], &event);
+                self.notify(removed.contact, &event);
             }
         }
         if list != List::Forward {

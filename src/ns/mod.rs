@@ -117,6 +117,9 @@ impl Online {
                 other => Err(ProtocolError::Unknown(other.name().to_owned())),
             };
         }
+        if command.changes_lists() && !self.shared.list_changes.take(self.user.id) {
+            return Err(ProtocolError::TooFast);
+        }
         match command {
             Command::Png => Ok(Outcome::reply(Reply::new("QNG"))),
             Command::Out => Ok(signed_off()),

@@ -37,6 +37,7 @@ use crate::credentials::{passport_password_matches, random_token, Credentials};
 use crate::protocol::{url_encode, Email};
 use crate::server::{Peer, Shared};
 use crate::store::StoreError;
+use crate::throttle::Throttle;
 
 /// Time a client has for the TLS handshake, and again for sending its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +60,14 @@ pub struct Service {
     dummy_hash: String,
     /// Password checks running at once; each Argon2 check holds about 19 MiB.
     hashing: Semaphore,
+    /// Sign-ins admitted to wait for `hashing` (and those running); more are shed.
+    queue: Semaphore,
+    /// Longest a sign-in waits for a password check before it is shed.
+    queue_timeout: Duration,
+    /// Sign-in attempts per address and per account, successful ones included: one valid
+    /// account used from many addresses must not keep the password checks busy.
+    attempts_by_ip: Throttle<IpAddr>,
+    attempts_by_account: Throttle<String>,
     /// Keeps RC4 available to `tls` (see [`tls::legacy_provider`]).
     _legacy: Option<Provider>,
 }
@@ -82,11 +91,17 @@ impl Service {
         let legacy = tls::legacy_provider();
         let identity = tls::load_or_create(config)?;
         let checks = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let l = &config.limits;
+        let window = Duration::from_secs(l.passport_attempt_window_secs);
         Ok(Service {
             tickets: Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)),
             tls: tls::context(&config.passport, &identity)?,
             dummy_hash: Credentials::new(&random_token()).passport_hash,
             hashing: Semaphore::new(checks),
+            queue: Semaphore::new(checks + l.passport_queue),
+            queue_timeout: Duration::from_secs(l.passport_queue_timeout_secs),
+            attempts_by_ip: Throttle::new(l.passport_attempts_per_ip, window),
+            attempts_by_account: Throttle::new(l.passport_attempts_per_account, window),
             _legacy: legacy,
         })
     }
@@ -234,15 +249,24 @@ async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
         info!(user = ?handle, "Passport login refused: too many failed logins from this address");
         return refused("Too many failed sign-ins. Please try again later.");
     }
+    let service = &shared.passport;
+    if !service.attempts_by_ip.take(site.remote) || !service.attempts_by_account.take(handle.to_lowercase()) {
+        info!(user = ?handle, "Passport login refused: too many sign-in attempts (limits.passport_attempts_*)");
+        return refused("Too many sign-in attempts. Please wait a minute and try again.");
+    }
     match verify(shared, sign_in).await {
-        Ok(Some(owner)) => {
+        Ok(Checked::Valid(owner)) => {
             info!(user = %owner.email, "Passport ticket issued");
             issued(&shared.passport.tickets.issue(owner))
         }
-        Ok(None) => {
+        Ok(Checked::Invalid) => {
             info!(user = ?handle, "Passport login refused");
             throttle.count(site.remote);
             refused("The e-mail address or password is incorrect.")
+        }
+        Ok(Checked::Busy) => {
+            info!(user = ?handle, "Passport login shed: password checks busy (limits.passport_queue)");
+            refused("The server is busy. Please try again in a moment.")
         }
         Err(e) => {
             error!(error = %e, "database error");
@@ -251,20 +275,33 @@ async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
     }
 }
 
+/// What a password check found.
+enum Checked {
+    Valid(TicketOwner),
+    Invalid,
+    /// Not checked: too many sign-ins wait already, or this one waited too long.
+    Busy,
+}
+
 /// The account if the password is right. An unknown or malformed handle is checked
-/// against a stand-in hash, so that it takes as long as a wrong password.
-async fn verify(shared: &Shared, sign_in: auth::SignIn) -> Result<Option<TicketOwner>, StoreError> {
+/// against a stand-in hash, so that it takes as long as a wrong password. A sign-in waits
+/// for a check only while few others do, and not for long: under a flood, honest sign-ins
+/// get a quick "busy" instead of a timeout.
+async fn verify(shared: &Shared, sign_in: auth::SignIn) -> Result<Checked, StoreError> {
+    let service = &shared.passport;
+    let Ok(_place) = service.queue.try_acquire() else { return Ok(Checked::Busy) };
     let user = match sign_in.handle.parse::<Email>() {
         Ok(email) => shared.store.user(&email).await?,
         Err(_) => None,
     };
-    let service = &shared.passport;
     // An account without a Passport hash (imported `--md5-only`) has no Passport login; it
     // is checked against the stand-in hash all the same, so it takes as long as any refusal.
     let user = user.filter(|u| u.passport_hash.is_some());
     let hash =
         user.as_ref().and_then(|u| u.passport_hash.clone()).unwrap_or_else(|| service.dummy_hash.clone());
-    let _permit = service.hashing.acquire().await;
+    let Ok(Ok(_permit)) = timeout(service.queue_timeout, service.hashing.acquire()).await else {
+        return Ok(Checked::Busy);
+    };
     let password = sign_in.password;
     let matches = tokio::task::spawn_blocking(move || passport_password_matches(&password, &hash))
         .await
@@ -272,7 +309,10 @@ async fn verify(shared: &Shared, sign_in: auth::SignIn) -> Result<Option<TicketO
             error!(error = %e, "password check failed");
             false
         });
-    Ok(user.filter(|_| matches).map(|u| TicketOwner { user_id: u.id, email: u.email }))
+    Ok(match user.filter(|_| matches) {
+        Some(u) => Checked::Valid(TicketOwner { user_id: u.id, email: u.email }),
+        None => Checked::Invalid,
+    })
 }
 
 /// `200` with the ticket in `from-PP`, single-quoted, and `ru` after it (passport14.md §3.1).

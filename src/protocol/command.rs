@@ -202,6 +202,19 @@ impl Command {
         Ok(command)
     }
 
+    /// Whether the command changes a contact list or group (each counts against the
+    /// account's `limits.list_changes_per_minute`).
+    pub fn changes_lists(&self) -> bool {
+        matches!(
+            self,
+            Command::Add { .. }
+                | Command::Rem { .. }
+                | Command::Adg { .. }
+                | Command::Rmg { .. }
+                | Command::Reg { .. }
+        )
+    }
+
     /// The command's name as on the wire.
     pub fn name(&self) -> &str {
         match self {

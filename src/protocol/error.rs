@@ -67,6 +67,8 @@ pub enum ProtocolError {
     ChallengeFailed,
     #[error("the page could not be delivered")]
     PageFailed,
+    #[error("changes sent faster than allowed")]
+    TooFast,
     #[error("not allowed while hidden")]
     NotAllowedWhenHidden,
     #[error("authentication failed")]
@@ -102,7 +104,7 @@ impl ProtocolError {
             Self::NotExpected => 715,
             Self::BadClientVersion => 731,
             Self::ChallengeFailed => 540,
-            Self::PageFailed => 800,
+            Self::PageFailed | Self::TooFast => 800,
             Self::NotAllowedWhenHidden => 913,
             Self::AuthFailed => 911,
         })
