@@ -268,3 +268,110 @@ async fn msnp7_chats_with_msnp8() {
     bob.send_payload("MSG 4 N", b"hi").await;
     assert_eq!(alice.recv().await.line, format!("MSG {BOB} Bob 2"));
 }
+
+/// Clients of the era read the session id with `atoi()` or into a Java `int` and send it
+/// back in `ANS`: every id must fit a signed 32-bit integer, with the official service's
+/// 8 to 10 digits.
+#[tokio::test]
+async fn session_ids_fit_a_signed_32_bit_integer() {
+    let server = friends().await;
+    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP7).await;
+    let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP7).await;
+    let mut chats = Vec::new();
+    for tr in 0..40 {
+        alice_ns.transcript(&format!("C: XFR {tr} SB\nS: XFR {tr} SB {{sb}} CKI {{cookie{tr}}}")).await;
+        let mut sb = Client::connect(alice_ns.var("sb").parse().unwrap()).await;
+        let cookie = alice_ns.var(&format!("cookie{tr}"));
+        sb.transcript(&format!("C: USR 1 {ALICE} {cookie}\nS: USR 1 OK {ALICE} Alice")).await;
+        sb.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
+        let sid = sb.var("sid");
+        let parsed: i32 = sid.parse().unwrap_or_else(|_| panic!("session id {sid} is not a 32-bit int"));
+        assert!((8..=10).contains(&sid.len()) && parsed > 0, "session id {sid}");
+        bob_ns.transcript(&format!("S: RNG {sid} * CKI * {ALICE} Alice")).await;
+        chats.push(sb);
+    }
+}
+
+/// One client library dials the switchboard's host on its configured dispatch port: a
+/// first command `USR tr handle cookie` or `ANS ..` on the dispatch port is a switchboard
+/// connection, and everything else there is as before.
+#[tokio::test]
+async fn a_chat_works_through_the_dispatch_port() {
+    let server = friends().await;
+    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP7).await;
+    let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP7).await;
+    alice_ns.transcript("C: XFR 60 SB\nS: XFR 60 SB * CKI {cookie}").await;
+    let mut alice = server.dispatch().await;
+    alice.transcript(&format!("C: USR 1 {ALICE} {}\nS: USR 1 OK {ALICE} Alice", alice_ns.var("cookie"))).await;
+    alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
+    bob_ns.transcript("S: RNG {sid} * CKI {cookie} alice@example.com Alice").await;
+    let mut bob = server.dispatch().await;
+    bob.send(&format!("ANS 1 {BOB} {} {}", bob_ns.var("cookie"), bob_ns.var("sid"))).await;
+    bob.transcript(&format!("S: IRO 1 1 1 {ALICE} Alice\nS: ANS 1 OK")).await;
+    alice.transcript(&format!("S: JOI {BOB} Bob")).await;
+    alice.send_payload("MSG 3 A", HELLO).await;
+    alice.transcript("S: ACK 3").await;
+    assert_eq!(bob.recv().await.payload.as_deref(), Some(HELLO));
+    // A forged cookie there is refused as on the switchboard's own port.
+    let mut forged = server.dispatch().await;
+    forged.transcript(&format!("C: USR 1 {ALICE} 0123456789abcdef0123456789abcdef\nS: 911 1\nS: (closed)")).await;
+    // And the dispatch port still negotiates and hands off.
+    let mut ds = server.dispatch().await;
+    ds.transcript("C: VER 1 MSNP7 CVR0\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5").await;
+}
+
+/// Clients never ping a switchboard, and a reader types nothing: what a participant
+/// receives keeps them in the chat. Only a chat where nothing happens at all times out.
+#[tokio::test]
+async fn a_reader_stays_in_the_chat_and_a_quiet_chat_times_out() {
+    let server = TestServer::start_with(|c| {
+        c.challenges.enabled = false;
+        c.limits.idle_timeout_secs = 2;
+        c.switchboard.idle_timeout_secs = 2;
+    })
+    .await;
+    let a = server.add_user_named(ALICE, "Alice", "pa").await;
+    let b = server.add_user_named(BOB, "Bob", "pb").await;
+    server.befriend((a, ALICE), (b, BOB)).await;
+    let Chat { mut alice, mut bob, .. } = chat(&server, Dialect::MSNP7, Dialect::MSNP7).await;
+    // Alice types for twice the timeout; Bob only reads.
+    for tr in 0..8 {
+        alice.send_payload(&format!("MSG {tr} U"), b"still typing").await;
+        assert_eq!(bob.recv().await.payload.as_deref(), Some(&b"still typing"[..]));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    alice.send_payload("MSG 9 A", HELLO).await;
+    alice.transcript("S: ACK 9").await;
+    assert_eq!(bob.recv().await.payload.as_deref(), Some(HELLO));
+    // Then nobody says anything: the chat ends for both.
+    assert!(alice.closed_within(Duration::from_secs(5)).await, "a silent chat times out");
+    assert!(bob.closed_within(Duration::from_secs(5)).await);
+}
+
+/// An invitation whose callee signed out before answering never reached anyone: it is
+/// withdrawn, so calling them again rings again (not `215`), and it does not take a place.
+#[tokio::test]
+async fn an_invitation_to_someone_who_signed_out_is_withdrawn() {
+    let server = TestServer::start_with(|c| {
+        c.challenges.enabled = false;
+        c.switchboard.max_participants = 2;
+    })
+    .await;
+    let a = server.add_user_named(ALICE, "Alice", "pa").await;
+    let b = server.add_user_named(BOB, "Bob", "pb").await;
+    let c = server.add_user_named(CAROL, "Carol", "pc").await;
+    server.befriend((a, ALICE), (b, BOB)).await;
+    server.befriend((a, ALICE), (c, CAROL)).await;
+    let mut alice_ns = online(&server, ALICE, "pa", Dialect::MSNP7).await;
+    let mut alice = open_chat(&mut alice_ns, ALICE, "Alice").await;
+    for round in 0..2 {
+        let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP7).await;
+        alice.transcript(&format!("C: CAL {round} {BOB}\nS: CAL {round} RINGING *")).await;
+        bob_ns.transcript(&format!("S: RNG * * CKI * {ALICE} Alice")).await;
+        // Signed out before answering (the session ends before the connection closes).
+        bob_ns.transcript("C: OUT\nS: (closed)").await;
+    }
+    let mut carol_ns = online(&server, CAROL, "pc", Dialect::MSNP7).await;
+    alice.transcript(&format!("C: CAL 5 {CAROL}\nS: CAL 5 RINGING *")).await;
+    carol_ns.transcript(&format!("S: RNG * * CKI * {ALICE} Alice")).await;
+}
