@@ -256,6 +256,8 @@ fn write_config(dir: &Path) -> PathBuf {
          commands_per_sec = 1000000\n\
          command_burst = 1000000\n\
          mailbox_size = 100000\n\
+         list_changes_per_minute = 1000000\n\
+         list_notices_per_minute = 1000000\n\
          max_list_entries = {MAX_LIST_ENTRIES}\n\
          [challenges]\n\
          enabled = false\n",

@@ -302,7 +302,9 @@ async fn a_chat_works_through_the_dispatch_port() {
     let mut bob_ns = online(&server, BOB, "pb", Dialect::MSNP7).await;
     alice_ns.transcript("C: XFR 60 SB\nS: XFR 60 SB * CKI {cookie}").await;
     let mut alice = server.dispatch().await;
-    alice.transcript(&format!("C: USR 1 {ALICE} {}\nS: USR 1 OK {ALICE} Alice", alice_ns.var("cookie"))).await;
+    alice
+        .transcript(&format!("C: USR 1 {ALICE} {}\nS: USR 1 OK {ALICE} Alice", alice_ns.var("cookie")))
+        .await;
     alice.transcript(&format!("C: CAL 2 {BOB}\nS: CAL 2 RINGING {{sid}}")).await;
     bob_ns.transcript("S: RNG {sid} * CKI {cookie} alice@example.com Alice").await;
     let mut bob = server.dispatch().await;
@@ -314,7 +316,9 @@ async fn a_chat_works_through_the_dispatch_port() {
     assert_eq!(bob.recv().await.payload.as_deref(), Some(HELLO));
     // A forged cookie there is refused as on the switchboard's own port.
     let mut forged = server.dispatch().await;
-    forged.transcript(&format!("C: USR 1 {ALICE} 0123456789abcdef0123456789abcdef\nS: 911 1\nS: (closed)")).await;
+    forged
+        .transcript(&format!("C: USR 1 {ALICE} 0123456789abcdef0123456789abcdef\nS: 911 1\nS: (closed)"))
+        .await;
     // And the dispatch port still negotiates and hands off.
     let mut ds = server.dispatch().await;
     ds.transcript("C: VER 1 MSNP7 CVR0\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5").await;
