@@ -178,11 +178,15 @@ impl Connection {
 
     /// Reads the first command (blank lines before it count against the rate, nothing else),
     /// within the first-command deadline. `None` if the client closed, was too slow, too
-    /// fast or sent something that is no command; the reason is logged.
-    pub async fn first_command(&mut self, deadlines: &Deadlines) -> Option<&Frame> {
+    /// fast, sent something that is no command or `kill` came first; the reason is logged.
+    pub async fn first_command(&mut self, deadlines: &Deadlines, kill: &CancellationToken) -> Option<&Frame> {
         let by = self.opened + deadlines.first_command.min(deadlines.login);
         let ended = loop {
-            match tokio::time::timeout_at(by, self.next_frame(deadlines.command)).await {
+            let next = tokio::select! {
+                () = kill.cancelled() => break Ok(Ended::Killed),
+                next = tokio::time::timeout_at(by, self.next_frame(deadlines.command)) => next,
+            };
+            match next {
                 Ok(Some(Ok(_))) if !self.rate.take() => break Ok(Ended::Flooding),
                 Ok(Some(Ok(frame))) if frame.line.is_empty() => continue,
                 Ok(Some(Ok(frame))) => {

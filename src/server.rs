@@ -282,7 +282,7 @@ async fn serve(serves: Listener, accepted: Accepted, shared: Arc<Shared>) {
     match serves {
         Listener::Dispatch => {
             let mut connection = Connection::new(stream, limits);
-            let Some(first) = connection.first_command(&ns_deadlines).await else { return };
+            let Some(first) = connection.first_command(&ns_deadlines, &kill).await else { return };
             if sb::opens_session(first) {
                 debug!("a switchboard connection on the dispatch port");
                 Box::pin(sb(connection, admission)).await;

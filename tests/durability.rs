@@ -17,16 +17,18 @@
 //! exactly one of those states, the reverse lists to agree with the forward lists, and the
 //! list version to be at least the highest one the client was told.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
-use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::process::{loopback_config, ServerProcess};
 use futures_util::StreamExt;
 use msnd::codec::{Frame, MsnpCodec, Reading};
 use msnd::protocol::{url_decode, url_encode};
@@ -68,7 +70,7 @@ async fn sigkill_during_a_storm_of_list_changes_loses_nothing_acknowledged() {
         (0..ACCOUNTS).map(|i| (format!("user{i:02}@example.com"), format!("pw{i}"))).collect();
     import_accounts(&config, dir.path(), &accounts);
 
-    let mut server = Msnd::start(&config);
+    let mut server = ServerProcess::start(&config);
     let mut initial = Vec::new();
     let mut conns = Vec::new();
     for (email, password) in &accounts[..CLIENTS] {
@@ -108,7 +110,7 @@ async fn sigkill_during_a_storm_of_list_changes_loses_nothing_acknowledged() {
     logs.sort_by_key(|log| log.client);
     drop(server);
 
-    let server = Msnd::start(&config);
+    let server = ServerProcess::start(&config);
     let mut after = Vec::new();
     for (email, password) in &accounts[..CLIENTS] {
         after.push(login_and_syn(server.notification, email, password).await.1);
@@ -148,111 +150,10 @@ async fn sigkill_during_a_storm_of_list_changes_loses_nothing_acknowledged() {
 
 // The server process.
 
-/// The `msnd` binary serving `config`; killed (SIGKILL) and reaped when dropped.
-struct Msnd {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-    notification: SocketAddr,
-}
-
-impl Msnd {
-    /// Starts the server and waits for its `listening` line, which names the ports it got.
-    fn start(config: &Path) -> Msnd {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
-            .arg("--config")
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start msnd");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (found, listening) = mpsc::channel();
-        let lines = log.clone();
-        // Read stderr to the end, or the server would block once the pipe is full.
-        std::thread::spawn(move || {
-            let mut reader = std::io::BufReader::new(stderr);
-            let mut raw = Vec::new();
-            while reader.read_until(b'\n', &mut raw).is_ok_and(|n| n > 0) {
-                let line = strip_ansi(String::from_utf8_lossy(&raw).trim_end());
-                if let Some(addr) = notification_addr(&line) {
-                    let _ = found.send(addr);
-                }
-                lines.lock().unwrap().push(line);
-                raw.clear();
-            }
-        });
-        let mut server = Msnd { child, log, notification: "127.0.0.1:0".parse().unwrap() };
-        match listening.recv_timeout(PATIENCE) {
-            Ok(addr) => server.notification = addr,
-            Err(_) => {
-                server.kill();
-                panic!("msnd did not report its ports:\n{}", server.log());
-            }
-        }
-        server
-    }
-
-    /// SIGKILL, then waits for the process to be gone.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Msnd {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The notification address in the `listening dispatch=... notification=...` line.
-fn notification_addr(line: &str) -> Option<SocketAddr> {
-    if !line.contains("listening") {
-        return None;
-    }
-    line.split_whitespace().find_map(|field| field.strip_prefix("notification=")?.parse().ok())
-}
-
-/// `text` without ANSI escape sequences (`ESC [ ... letter`).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A configuration with everything on 127.0.0.1 (port 0), the database in `dir`, no
-/// challenges and no command throttling.
+/// Everything on 127.0.0.1, no challenges and no command or list-change throttling.
 fn write_config(dir: &Path) -> PathBuf {
-    let config = format!(
-        "database_url = \"sqlite://{}\"\n\
-         [listen]\n\
-         dispatch = \"127.0.0.1:0\"\n\
-         notification = \"127.0.0.1:0\"\n\
-         switchboard = \"127.0.0.1:0\"\n\
-         [passport]\n\
-         http = \"127.0.0.1:0\"\n\
-         https = \"127.0.0.1:0\"\n\
-         [limits]\n\
+    let extra = format!(
+        "[limits]\n\
          commands_per_sec = 1000000\n\
          command_burst = 1000000\n\
          mailbox_size = 100000\n\
@@ -260,12 +161,9 @@ fn write_config(dir: &Path) -> PathBuf {
          list_notices_per_minute = 1000000\n\
          max_list_entries = {MAX_LIST_ENTRIES}\n\
          [challenges]\n\
-         enabled = false\n",
-        dir.join("msnd.db").display()
+         enabled = false\n"
     );
-    let path = dir.join("msnd.toml");
-    std::fs::write(&path, config).expect("write config");
-    path
+    loopback_config(dir, &extra)
 }
 
 /// `msnd user import --md5-only --contacts K`: the accounts, each a mutual contact of its
@@ -970,21 +868,4 @@ fn check_reverse_lists(accounts: &[(String, String)], initial: &[Synced], after:
         let expected: BTreeSet<String> = passive.union(&active).cloned().collect();
         assert_eq!(on_rl(synced), expected, "{me}: the RL does not match the others' FLs");
     }
-}
-
-#[test]
-fn the_listening_line_is_found_with_or_without_colours() {
-    let plain = "2026-01-01T00:00:00.000000Z  INFO msnd::server: listening dispatch=127.0.0.1:40193 \
-                 notification=127.0.0.1:37977 switchboard=127.0.0.1:34113";
-    let coloured = "\u{1b}[2m2026-01-01T00:00:00.000000Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m \
-                    \u{1b}[2mmsnd::server\u{1b}[0m\u{1b}[2m:\u{1b}[0m listening \u{1b}[3mdispatch\u{1b}[0m\
-                    \u{1b}[2m=\u{1b}[0m127.0.0.1:40193 \u{1b}[3mnotification\u{1b}[0m\u{1b}[2m=\u{1b}[0m\
-                    127.0.0.1:37977 \u{1b}[3mswitchboard\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:34113";
-    let expected = Some("127.0.0.1:37977".parse().unwrap());
-    assert_eq!(notification_addr(&strip_ansi(plain)), expected);
-    assert_eq!(notification_addr(&strip_ansi(coloured)), expected);
-    assert_eq!(
-        notification_addr("INFO msnd::server: Passport listening https=127.0.0.1:1 http=127.0.0.1:2"),
-        None
-    );
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestServer};
+use common::{answer, online, open_chat, Client, TestServer};
 use msnd::protocol::Dialect;
 
 const ALICE: &str = "alice@example.com";
@@ -25,36 +25,6 @@ async fn friends() -> TestServer {
     server.befriend((a, ALICE), (c, CAROL)).await;
     server.befriend((b, BOB), (c, CAROL)).await;
     server
-}
-
-/// Logs in and goes online, draining the ILN burst.
-async fn online(server: &TestServer, email: &str, password: &str, dialect: Dialect) -> Client {
-    let mut ns = server.login(email, password, dialect).await;
-    let caps = if dialect.client_caps { " 0" } else { "" };
-    ns.transcript(&format!("C: CHG 50 NLN\nS: CHG 50 NLN{caps}")).await;
-    ns.ignore(&["ILN", "NLN", "FLN"]);
-    ns
-}
-
-/// `XFR SB`, then `USR` on the switchboard it names.
-async fn open_chat(ns: &mut Client, email: &str, name: &str) -> Client {
-    ns.transcript("C: XFR 60 SB\nS: XFR 60 SB {sb} CKI {cookie}").await;
-    let mut sb = Client::connect(ns.var("sb").parse().unwrap()).await;
-    sb.transcript(&format!("C: USR 1 {email} {}\nS: USR 1 OK {email} {name}", ns.var("cookie"))).await;
-    sb
-}
-
-/// Reads the `RNG` on `ns` and answers it; expects the roster in `iro` order.
-async fn answer(ns: &mut Client, email: &str, caller: &str, caller_name: &str, roster: &[&str]) -> Client {
-    ns.transcript(&format!("S: RNG {{sid}} {{sb}} CKI {{cookie}} {caller} {caller_name}")).await;
-    let mut sb = Client::connect(ns.var("sb").parse().unwrap()).await;
-    sb.send(&format!("ANS 1 {email} {} {}", ns.var("cookie"), ns.var("sid"))).await;
-    let total = roster.len();
-    for (i, who) in roster.iter().enumerate() {
-        sb.transcript(&format!("S: IRO 1 {} {total} {who}", i + 1)).await;
-    }
-    sb.transcript("S: ANS 1 OK").await;
-    sb
 }
 
 /// Alice (in dialect `a`) opens a chat and invites Bob (in `b`), who joins.

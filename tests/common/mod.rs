@@ -8,6 +8,7 @@
 //! server to hang up.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod process;
 pub mod web;
 
 use std::collections::HashMap;
@@ -135,6 +136,18 @@ impl TestServer {
         if dialect.login == Login::Twn {
             return self.login_msnp8(email, password).await;
         }
+        self.md5_login(email, password, dialect, None).await
+    }
+
+    /// An MD5 login whose notification connection has a receive buffer of `recv_buffer`
+    /// bytes if given: a client on a slow link.
+    pub async fn md5_login(
+        &self,
+        email: &str,
+        password: &str,
+        dialect: Dialect,
+        recv_buffer: Option<u32>,
+    ) -> Client {
         let offer = dialect.client_offer();
         let mut ds = self.dispatch().await;
         ds.transcript(&format!(
@@ -143,7 +156,7 @@ impl TestServer {
         ))
         .await;
         let ns_addr: SocketAddr = ds.var("ns").parse().expect("XFR address");
-        let mut ns = Client::connect(ns_addr).await;
+        let mut ns = Client::over(tcp_from(ns_addr, ns_addr.ip(), recv_buffer).await);
         ns.transcript(&format!(
             "C: VER 4 {offer}\nS: VER 4 {dialect}\nC: INF 5\nS: INF 5 MD5\n\
              C: USR 6 MD5 I {email}\nS: USR 6 MD5 S {{salt}}"
@@ -232,6 +245,18 @@ impl TestServer {
     }
 }
 
+/// A TCP connection to `addr` from the loopback address `from` (127.0.0.0/8 is all
+/// loopback on Linux: each is another client address to the server), with a receive buffer
+/// of `recv_buffer` bytes if given (a client on a slow link, or one that stops reading).
+pub async fn tcp_from(addr: SocketAddr, from: std::net::IpAddr, recv_buffer: Option<u32>) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
+    }
+    socket.bind(SocketAddr::new(from, 0)).expect("bind a loopback address");
+    socket.connect(addr).await.expect("connect")
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -249,10 +274,19 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.expect("connect");
+        Client::over(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    /// A client on `stream`, however it was connected.
+    pub fn over(stream: TcpStream) -> Client {
         let local = stream.local_addr().unwrap();
         let codec = MsnpCodec::new(Reading::FromServer, 64 * 1024, 64 * 1024);
         Client { framed: Framed::new(stream, codec), vars: HashMap::new(), ignored: Vec::new(), local }
+    }
+
+    /// The connection itself, for a test that goes on below the protocol.
+    pub fn into_stream(self) -> TcpStream {
+        self.framed.into_inner()
     }
 
     /// From now on, frames of these commands are skipped by `recv` and transcripts.
@@ -408,4 +442,40 @@ impl Client {
         }
         line
     }
+}
+
+/// Logs in and goes online, draining the ILN burst.
+pub async fn online(server: &TestServer, email: &str, password: &str, dialect: Dialect) -> Client {
+    let mut ns = server.login(email, password, dialect).await;
+    let caps = if dialect.client_caps { " 0" } else { "" };
+    ns.transcript(&format!("C: CHG 50 NLN\nS: CHG 50 NLN{caps}")).await;
+    ns.ignore(&["ILN", "NLN", "FLN"]);
+    ns
+}
+
+/// `XFR SB`, then `USR` on the switchboard it names.
+pub async fn open_chat(ns: &mut Client, email: &str, name: &str) -> Client {
+    ns.transcript("C: XFR 60 SB\nS: XFR 60 SB {sb} CKI {cookie}").await;
+    let mut sb = Client::connect(ns.var("sb").parse().unwrap()).await;
+    sb.transcript(&format!("C: USR 1 {email} {}\nS: USR 1 OK {email} {name}", ns.var("cookie"))).await;
+    sb
+}
+
+/// Reads the `RNG` on `ns` and answers it; expects the roster in `iro` order.
+pub async fn answer(
+    ns: &mut Client,
+    email: &str,
+    caller: &str,
+    caller_name: &str,
+    roster: &[&str],
+) -> Client {
+    ns.transcript(&format!("S: RNG {{sid}} {{sb}} CKI {{cookie}} {caller} {caller_name}")).await;
+    let mut sb = Client::connect(ns.var("sb").parse().unwrap()).await;
+    sb.send(&format!("ANS 1 {email} {} {}", ns.var("cookie"), ns.var("sid"))).await;
+    let total = roster.len();
+    for (i, who) in roster.iter().enumerate() {
+        sb.transcript(&format!("S: IRO 1 {} {total} {who}", i + 1)).await;
+    }
+    sb.transcript("S: ANS 1 OK").await;
+    sb
 }
