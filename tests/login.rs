@@ -415,3 +415,42 @@ async fn password_guessing_is_cut_off_per_address() {
     // Even the right password is refused now, from this address.
     assert_eq!(attempt(PASSWORD).await, "911 3");
 }
+
+/// No command has control characters, and CVR's parameters are echoed back: a line with
+/// NUL, ESC or BEL is an error (`200`), which before login also hangs up.
+#[tokio::test]
+async fn control_characters_are_an_error_not_an_echo() {
+    let server = server_with_alice().await;
+    let mut ns = server.notification().await;
+    ns.transcript("C: VER 1 MSNP8 CVR0\nS: VER 1 MSNP8").await;
+    ns.send_raw(b"CVR 2 0x0409 win 4.10 i386 MSNMSGR 5.0.0537\x1b[2J\x07 MSMSGS a\x00@b.com\r\n").await;
+    ns.transcript("S: 200 2\nS: (closed)").await;
+    // Logged in, the session goes on after the error.
+    let mut ns = server.login(ALICE, PASSWORD, Dialect::MSNP7).await;
+    ns.send_raw(b"URL 9 INBOX\x07\r\n").await;
+    ns.transcript("S: 200 9\nC: PNG\nS: QNG").await;
+}
+
+/// A payload's byte count is digits only: `+3` is no count, and the connection closes.
+#[tokio::test]
+async fn a_signed_byte_count_is_no_byte_count() {
+    let server = server_with_alice().await;
+    let mut ns = server.login(ALICE, PASSWORD, Dialect::MSNP7).await;
+    ns.send_raw(b"PAG 9 bob@example.com +3\r\nabc").await;
+    ns.expect_closed().await;
+}
+
+/// The database holds password equivalents: it and its `-wal` and `-shm` files are
+/// readable by their owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server_with_alice().await;
+    server.login(ALICE, PASSWORD, Dialect::MSNP7).await;
+    let db = server.config.database_url.strip_prefix("sqlite://").unwrap().to_owned();
+    for file in [db.clone(), format!("{db}-wal"), format!("{db}-shm")] {
+        let mode = std::fs::metadata(&file).unwrap_or_else(|e| panic!("{file}: {e}")).permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} has mode {:o}", mode & 0o777);
+    }
+}

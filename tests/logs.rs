@@ -1,0 +1,91 @@
+//! What an operator reads: the real binary's log on a pipe, as journald, `docker logs` and
+//! fail2ban get it.
+
+mod common;
+
+use common::process::{loopback_config, ServerProcess};
+use common::Client;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Creates an account with the CLI, as an operator would.
+fn add_user(config: &std::path::Path, email: &str, password: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
+        .arg("--config")
+        .arg(config)
+        .args(["user", "add", email, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// An MSNP7 login straight on the notification port.
+async fn login(server: &ServerProcess, email: &str, password: &str) -> Client {
+    let mut ns = Client::connect(server.notification).await;
+    ns.transcript(&format!(
+        "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5\nC: USR 3 MD5 I {email}\nS: USR 3 MD5 S {{salt}}"
+    ))
+    .await;
+    let response = msnd::credentials::md5_hex(&[ns.var("salt").as_bytes(), password.as_bytes()]);
+    ns.transcript(&format!("C: USR 4 MD5 S {response}\nS: USR 4 OK {email} ...")).await;
+    ns.recv_until_quiet().await; // the profile and e-mail messages
+    ns
+}
+
+#[tokio::test]
+async fn the_log_is_plain_text_and_says_who_left_why_and_after_how_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = loopback_config(dir.path(), "[challenges]\nenabled = false\n");
+    add_user(&config, "alice@example.com", "pa");
+    add_user(&config, "bob@example.com", "pb");
+    let server = ServerProcess::start(&config);
+    let mut alice = login(&server, "alice@example.com", "pa").await;
+    alice.transcript("C: OUT\nS: (closed)").await;
+    let bob = login(&server, "bob@example.com", "pb").await;
+    drop(bob);
+    let signed_out = server.wait_for_line(&["session ended", "user=alice@example.com", "reason=signed out"]);
+    let dropped =
+        server.wait_for_line(&["session ended", "user=bob@example.com", "reason=closed by the client"]);
+    for line in [&signed_out, &dropped] {
+        assert!(line.contains(" INFO ") && line.contains(" secs="), "{line}");
+    }
+    assert!(!server.log().contains('\u{1b}'), "colour codes on a pipe:\n{}", server.log());
+}
+
+/// Each cause is said once, and a database that cannot be opened is named.
+#[test]
+fn errors_are_said_once_and_name_the_file() {
+    let msnd = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_msnd")).args(args).stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "msnd {args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let missing = msnd(&["--config", "/nonexistent/msnd.toml", "user", "list"]);
+    assert_eq!(missing.matches("No such file").count(), 1, "{missing}");
+    assert!(missing.contains("/nonexistent/msnd.toml"), "{missing}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let db = not_a_dir.join("msnd.db");
+    let config = loopback_config(dir.path(), "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("sqlite://{}", dir.path().join("msnd.db").display()),
+        &format!("sqlite://{}", db.display()),
+    );
+    std::fs::write(&config, text).unwrap();
+    for args in
+        [&["--config", config.to_str().unwrap()][..], &["--config", config.to_str().unwrap(), "migrate"]]
+    {
+        let error = msnd(args);
+        let last = error.lines().last().unwrap_or_default();
+        assert!(last.contains(&db.display().to_string()), "the path is named: {error}");
+        let words: Vec<&str> = last.split(": ").collect();
+        let unique: std::collections::HashSet<&str> = words.iter().copied().collect();
+        assert_eq!(words.len(), unique.len(), "a cause repeated: {last}");
+    }
+}
