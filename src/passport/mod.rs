@@ -8,8 +8,10 @@
 //! which refuses the version-less nexus request one client sends. Every answer closes the
 //! connection.
 
-mod auth;
-mod http;
+/// Public for the fuzz targets in `fuzz/`.
+pub mod auth;
+/// Public for the fuzz targets in `fuzz/`.
+pub mod http;
 pub mod tickets;
 pub mod tls;
 
