@@ -26,7 +26,8 @@ pub enum Reading {
 }
 
 impl Reading {
-    fn has_payload(self, command: &str) -> bool {
+    /// Whether `command`, read in this direction, is followed by a payload.
+    pub fn has_payload(self, command: &str) -> bool {
         match self {
             Reading::FromClient => matches!(command, "MSG" | "QRY" | "PAG" | "SDC"),
             Reading::FromServer => matches!(command, "MSG" | "NOT" | "IPG"),

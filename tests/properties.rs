@@ -3,6 +3,9 @@
 //! and round-trips what msnd writes and what clients send; the command parsers never panic.
 //! The fuzz targets in `fuzz/` check the same and more, for longer, outside CI.
 
+#[path = "common/decode.rs"]
+mod decode;
+
 use bytes::{Bytes, BytesMut};
 use msnd::codec::{Frame, MsnpCodec, Reading};
 use msnd::conn::redact;
@@ -16,40 +19,13 @@ use tokio_util::codec::{Decoder, Encoder};
 const MAX_LINE: usize = 2048;
 const MAX_PAYLOAD: usize = 1664;
 
-/// What a connection reads from `chunks`, as `FramedRead` does: decode until nothing more
-/// is buffered, take the next read, and at the end `decode_eof`. The first error ends the
-/// stream and is its last item (as its `Debug` text, since errors are not comparable).
+/// [`decode::decode_stream`] on a fresh codec with these limits.
 fn decode_stream(
     reading: Reading,
     (max_line, max_payload): (usize, usize),
     chunks: &[&[u8]],
 ) -> Vec<Result<Frame, String>> {
-    let mut codec = MsnpCodec::new(reading, max_line, max_payload);
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match codec.decode(&mut buf) {
-                Ok(Some(frame)) => out.push(Ok(frame)),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Err(format!("{e:?}")));
-                    return out;
-                }
-            }
-        }
-    }
-    loop {
-        match codec.decode_eof(&mut buf) {
-            Ok(Some(frame)) => out.push(Ok(frame)),
-            Ok(None) => return out,
-            Err(e) => {
-                out.push(Err(format!("{e:?}")));
-                return out;
-            }
-        }
-    }
+    decode::decode_stream(&mut MsnpCodec::new(reading, max_line, max_payload), chunks)
 }
 
 /// `bytes` cut at the given points (taken modulo its length + 1); chunks may be empty.

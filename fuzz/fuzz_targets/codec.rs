@@ -4,11 +4,12 @@
 
 #![no_main]
 
-use bytes::BytesMut;
+#[path = "../../tests/common/decode.rs"]
+mod decode;
+
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use msnd::codec::{Frame, MsnpCodec, Reading};
-use tokio_util::codec::Decoder;
 
 /// What the input asks for: a direction, limits and the stream in chunks.
 struct Case<'a> {
@@ -27,51 +28,13 @@ fn case<'a>(u: &mut Unstructured<'a>) -> Result<Case<'a>> {
     Ok(Case { reading, max_line, max_payload, chunks })
 }
 
-/// The frames a connection reads from `chunks`, as `FramedRead` would: decode until
-/// nothing more is buffered, read the next chunk, and at the end `decode_eof`. The first
-/// error ends the stream and is the last item.
-fn frames(codec: &mut MsnpCodec, chunks: &[&[u8]]) -> Vec<std::result::Result<Frame, String>> {
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match codec.decode(&mut buf) {
-                Ok(Some(frame)) => out.push(Ok(frame)),
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(Err(format!("{e:?}")));
-                    return out;
-                }
-            }
-        }
-    }
-    loop {
-        match codec.decode_eof(&mut buf) {
-            Ok(Some(frame)) => out.push(Ok(frame)),
-            Ok(None) => return out,
-            Err(e) => {
-                out.push(Err(format!("{e:?}")));
-                return out;
-            }
-        }
-    }
-}
-
-fn has_payload(reading: Reading, command: &str) -> bool {
-    match reading {
-        Reading::FromClient => matches!(command, "MSG" | "QRY" | "PAG" | "SDC"),
-        Reading::FromServer => matches!(command, "MSG" | "NOT" | "IPG"),
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let Ok(Case { reading, max_line, max_payload, chunks }) = case(&mut Unstructured::new(data)) else {
         return;
     };
-    let chunked = frames(&mut MsnpCodec::new(reading, max_line, max_payload), &chunks);
+    let chunked = decode::decode_stream(&mut MsnpCodec::new(reading, max_line, max_payload), &chunks);
     let whole: Vec<u8> = chunks.concat();
-    let at_once = frames(&mut MsnpCodec::new(reading, max_line, max_payload), &[&whole]);
+    let at_once = decode::decode_stream(&mut MsnpCodec::new(reading, max_line, max_payload), &[&whole]);
     assert_eq!(chunked, at_once, "the chunking changed the frames");
 
     for frame in chunked.iter().filter_map(|f| f.as_ref().ok()) {
@@ -81,12 +44,12 @@ fuzz_target!(|data: &[u8]| {
         let command = tokens.next().unwrap_or_default();
         match &frame.payload {
             Some(payload) => {
-                assert!(has_payload(reading, command), "payload on a non-payload command: {frame:?}");
+                assert!(reading.has_payload(command), "payload on a non-payload command: {frame:?}");
                 assert!(payload.len() <= max_payload, "payload over the limit: {frame:?}");
                 let count = tokens.next_back().and_then(|t| t.parse::<usize>().ok());
                 assert_eq!(count, Some(payload.len()), "payload length is not the byte count: {frame:?}");
             }
-            None => assert!(!has_payload(reading, command), "payload command without payload: {frame:?}"),
+            None => assert!(!reading.has_payload(command), "payload command without payload: {frame:?}"),
         }
     }
 });
