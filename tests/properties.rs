@@ -13,7 +13,7 @@ use msnd::passport::{auth, http};
 use msnd::protocol::command::{trid_of, Ack, SbCommand};
 use msnd::protocol::{Command, Reply, TrId};
 use proptest::prelude::*;
-use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::codec::Encoder;
 
 /// msnd's default limits (`config/msnd.toml`).
 const MAX_LINE: usize = 2048;
