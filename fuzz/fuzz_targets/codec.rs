@@ -9,7 +9,7 @@ mod decode;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use msnd::codec::{Frame, MsnpCodec, Reading};
+use msnd::codec::{MsnpCodec, Reading};
 
 /// What the input asks for: a direction, limits and the stream in chunks.
 struct Case<'a> {
