@@ -14,9 +14,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal: journald, `docker logs` and log
-        // readers such as fail2ban get plain text.
-        .with_ansi(std::io::stderr().is_terminal())
+        // Colour codes only for a person at a terminal (who has not set NO_COLOR): journald,
+        // `docker logs` and log readers such as fail2ban get plain text.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
