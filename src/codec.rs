@@ -2,19 +2,11 @@
 //! line's last parameter followed by exactly that many raw bytes. Both sizes are bounded:
 //! an over-long line or payload is an error, never an unbounded buffer.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
+pub use crate::protocol::Frame;
 use crate::protocol::Reply;
-
-/// One command as read off the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    /// The line without its line ending.
-    pub line: String,
-    /// The payload of a payload command (possibly empty), `None` for other commands.
-    pub payload: Option<Bytes>,
-}
 
 /// Which side's commands are being read: the two directions carry different payload commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

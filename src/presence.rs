@@ -9,23 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
 use crate::mailbox;
-use crate::protocol::lists::{Blp, Property, Status};
+use crate::protocol::lists::{Blp, Property};
+pub use crate::protocol::view::Shown;
+use crate::protocol::view::UserId;
 use crate::protocol::Email;
-use crate::store::UserId;
 
 pub use crate::admission::ConnId;
-
-/// How an online account appears to those allowed to see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shown {
-    pub id: UserId,
-    pub email: Email,
-    /// Friendly name, URL-encoded as on the wire: encoded once, sent to every watcher.
-    pub name: String,
-    pub status: Status,
-    /// MSNP8 client capabilities, relayed as sent.
-    pub caps: u32,
-}
 
 /// Who may see an account: BL always wins, then AL, then the BLP default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,6 +274,7 @@ fn deliver_locked(online: &HashMap<UserId, Entry>, to: impl IntoIterator<Item = 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::lists::Status;
 
     fn session(conn: ConnId, capacity: usize) -> (SessionHandle, mailbox::Receiver<Event>) {
         let (mailbox, rx) = mailbox::mailbox(capacity);

@@ -6,8 +6,8 @@ use std::str::{FromStr, SplitAsciiWhitespace};
 use bytes::Bytes;
 
 use super::lists::{Blp, GroupId, Gtc, List, Property};
+use super::Frame;
 use super::{url_decode, Email, ProtocolError, TrId};
-use crate::codec::Frame;
 
 /// Whether a `USR` opens an authentication round or answers the server's challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]

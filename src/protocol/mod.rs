@@ -7,14 +7,26 @@ pub mod error;
 pub mod lists;
 pub mod render;
 pub mod reply;
+pub mod view;
 
 use std::fmt;
 use std::str::FromStr;
+
+use bytes::Bytes;
 
 pub use command::{Command, SbCommand};
 pub use dialect::Dialect;
 pub use error::ProtocolError;
 pub use reply::Reply;
+
+/// One command as read off the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The line without its line ending.
+    pub line: String,
+    /// The payload of a payload command (possibly empty), `None` for other commands.
+    pub payload: Option<Bytes>,
+}
 
 /// A transaction id: chosen by the client, copied into every reply to that command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

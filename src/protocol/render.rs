@@ -3,9 +3,8 @@
 use std::net::SocketAddr;
 
 use super::lists::{List, Property};
+use super::view::{ContactRecord, Group, Properties, Shown, Snapshot};
 use super::{url_encode, Dialect, Email, Reply, TrId};
-use crate::presence::Shown;
-use crate::store::{ContactRecord, Group, Properties, Snapshot};
 
 /// `XFR tr NS host:port {0} {current-host:port}`: the dispatch hand-off.
 pub fn xfr_ns(tr: TrId, d: &Dialect, to: &str, from: &str) -> Reply {

@@ -10,10 +10,8 @@ use sqlx::{Sqlite, SqliteConnection, Transaction};
 use super::users::decode_email;
 use super::{Store, StoreError};
 use crate::protocol::lists::{Blp, GroupId, Gtc, List, ListSet, Property, MAX_GROUPS};
+use crate::protocol::view::{ContactRecord, Group, Properties, Snapshot, UserId};
 use crate::protocol::Email;
-
-/// A database row id of an account.
-pub type UserId = i64;
 
 /// Why a list change was refused. Each maps to one protocol error.
 #[derive(Debug, thiserror::Error)]
@@ -54,50 +52,6 @@ pub struct ContactBits {
     pub id: UserId,
     pub email: Email,
     pub lists: ListSet,
-}
-
-/// Property values; `None` is unset. Flags (`MOB`, `MBE`) are `"Y"`/`"N"`, unset meaning `N`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(pub std::collections::BTreeMap<Property, String>);
-
-impl Properties {
-    pub fn get(&self, prop: Property) -> Option<&str> {
-        self.0.get(&prop).map(String::as_str)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub id: GroupId,
-    /// Decoded UTF-8.
-    pub name: String,
-}
-
-/// One account on my lists, as `SYN` and `LST` show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactRecord {
-    pub id: UserId,
-    pub email: Email,
-    /// The name stored with the entry (decoded); changed by ADD and REA.
-    pub name: String,
-    pub lists: ListSet,
-    /// The FL groups, ascending; empty when not on FL (or on FL in no group).
-    pub groups: Vec<GroupId>,
-    /// The contact's properties, only if the contact has me on their AL; else empty.
-    pub properties: Properties,
-}
-
-/// Everything a full `SYN` sends.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub version: u32,
-    pub gtc: Gtc,
-    pub blp: Blp,
-    pub properties: Properties,
-    /// Ascending by id; group 0 always exists.
-    pub groups: Vec<Group>,
-    /// Ordered by e-mail address.
-    pub contacts: Vec<ContactRecord>,
 }
 
 /// The result of an ADD.

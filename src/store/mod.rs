@@ -11,11 +11,9 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use crate::protocol::view::{ContactRecord, Group, Properties, Snapshot, UserId};
 pub use import::{Imported, NewAccount};
-pub use lists::{
-    Added, ContactBits, ContactRecord, Group, ListError, Properties, PropertyChanged, Removed, Snapshot,
-    UserId,
-};
+pub use lists::{Added, ContactBits, ListError, PropertyChanged, Removed};
 pub use users::User;
 
 #[derive(Debug, thiserror::Error)]
