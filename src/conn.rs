@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -19,6 +20,20 @@ use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
 use crate::config::Limits;
 use crate::mailbox;
 use crate::protocol::{Email, ProtocolError, Reply, TrId};
+
+/// The two ends of a client's connection, IPv4-mapped addresses unmapped.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+}
+
+impl Peer {
+    pub fn of(stream: &TcpStream) -> std::io::Result<Peer> {
+        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+        Ok(Peer { remote: canonical(stream.peer_addr()?), local: canonical(stream.local_addr()?) })
+    }
+}
 
 /// What a service answers to one command or event.
 #[derive(Debug, Default)]

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod chats;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod sb;
 pub mod server;
 pub mod store;
 pub mod throttle;
+pub mod tickets;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;

@@ -13,38 +13,30 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::admission::{Admission, Caps, ConnId, Gate, Refused};
-use crate::config::Config;
-use crate::conn::{self, Connection, Deadlines, Signals};
+use crate::chats::Switchboards;
+use crate::config::{Config, Limits};
+use crate::conn::{self, Connection, Deadlines, Peer, Signals};
 use crate::mailbox::mailbox;
-use crate::ns::{Ns, Role};
+use crate::ns::{self, Ns, Ports, Role};
 use crate::passport;
 use crate::presence::{Presence, SessionHandle};
-use crate::sb::sessions::Switchboards;
 use crate::sb::{self, Sb};
-use crate::store::{Store, UserId};
+use crate::store::Store;
 use crate::throttle::{LoginThrottle, Throttle};
+use crate::tickets::Tickets;
 
-/// State every session shares.
-#[derive(Debug)]
-pub struct Shared {
-    pub config: Config,
-    pub store: Store,
-    pub presence: Presence,
-    pub switchboards: Switchboards,
-    /// The Passport service, and the tickets it issues for `USR TWN`.
-    pub passport: passport::Service,
-    /// The addresses actually bound (a configured port 0 becomes a real one).
-    pub addrs: Addrs,
-    /// Persistent random key, e.g. for the stand-in salt of an unknown account.
-    pub secret: [u8; 32],
-    /// Failed logins per address, shared by the MD5 and Passport logins.
-    pub login_throttle: LoginThrottle,
-    /// Contact-list and group changes per account.
-    pub list_changes: Throttle<UserId>,
-    /// "Someone added or removed you" notices per receiving account.
-    pub list_notices: Throttle<UserId>,
+/// What the connections of each service work with: one context per service, built once.
+struct Services {
+    ns: Arc<ns::Context>,
+    sb: Arc<sb::Context>,
+    passport: Arc<passport::Service>,
+    /// Connection limits and deadlines.
+    limits: Limits,
+    /// How long a chat may go without a word.
+    chat_idle: Duration,
 }
 
+/// The addresses actually bound (a configured port 0 becomes a real one).
 #[derive(Debug, Clone, Copy)]
 pub struct Addrs {
     pub dispatch: SocketAddr,
@@ -54,23 +46,10 @@ pub struct Addrs {
     pub passport_https: SocketAddr,
 }
 
-/// The two ends of a client's connection, IPv4-mapped addresses unmapped.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer {
-    pub remote: SocketAddr,
-    pub local: SocketAddr,
-}
-
-impl Peer {
-    fn of(stream: &TcpStream) -> std::io::Result<Peer> {
-        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
-        Ok(Peer { remote: canonical(stream.peer_addr()?), local: canonical(stream.local_addr()?) })
-    }
-}
-
 /// A bound but not yet running server.
 pub struct Server {
-    shared: Arc<Shared>,
+    services: Arc<Services>,
+    addrs: Addrs,
     listeners: Vec<(TcpListener, Listener)>,
 }
 
@@ -109,7 +88,6 @@ impl Server {
         let switchboard = bind(config.listen.switchboard, "switchboard").await?;
         let passport_http = bind(config.passport.http, "passport http").await?;
         let passport_https = bind(config.passport.https, "passport https").await?;
-        let passport = passport::Service::new(&config).await.map_err(std::io::Error::other)?;
         let addrs = Addrs {
             dispatch: dispatch.local_addr()?,
             notification: notification.local_addr()?,
@@ -117,28 +95,7 @@ impl Server {
             passport_http: passport_http.local_addr()?,
             passport_https: passport_https.local_addr()?,
         };
-        let secret = store.server_secret().await.map_err(std::io::Error::other)?;
-        let sb = &config.switchboard;
-        let switchboards = Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants);
-        let l = &config.limits;
-        let login_throttle =
-            LoginThrottle::new(l.login_failures_per_ip, Duration::from_secs(l.login_failure_window_secs));
-        let minute = Duration::from_secs(60);
-        let list_changes = Throttle::new(l.list_changes_per_minute, minute);
-        let list_notices = Throttle::new(l.list_notices_per_minute, minute);
-        let presence = Presence::default();
-        let shared = Shared {
-            config,
-            store,
-            presence,
-            switchboards,
-            passport,
-            addrs,
-            secret,
-            login_throttle,
-            list_changes,
-            list_notices,
-        };
+        let services = Services::build(config, store, addrs).await?;
         let listeners = vec![
             (dispatch, Listener::Dispatch),
             (notification, Listener::Notification),
@@ -146,32 +103,32 @@ impl Server {
             (passport_http, Listener::PassportHttp),
             (passport_https, Listener::PassportHttps),
         ];
-        Ok(Server { shared: Arc::new(shared), listeners })
+        Ok(Server { services: Arc::new(services), addrs, listeners })
     }
 
     pub fn addrs(&self) -> Addrs {
-        self.shared.addrs
+        self.addrs
     }
 
     /// Serves until `shutdown` is cancelled, then tells every client `OUT SSD`, waits for
     /// every session to finish and closes the database.
     pub async fn run(self, shutdown: CancellationToken) {
         let tracker = TaskTracker::new();
-        let limits = &self.shared.config.limits;
+        let limits = &self.services.limits;
         let gate = Gate::new(Caps {
             total: limits.max_connections,
             per_ip: limits.max_connections_per_ip,
             unauthenticated: limits.max_unauthenticated,
         });
         let refusals = Arc::new(Refusals::default());
-        let addrs = &self.shared.addrs;
+        let addrs = &self.addrs;
         info!(dispatch = %addrs.dispatch, notification = %addrs.notification, switchboard = %addrs.switchboard, "listening");
         info!(https = %addrs.passport_https, http = %addrs.passport_http, "Passport listening");
         for (listener, serves) in self.listeners {
             let accept = Acceptor {
                 listener,
                 serves,
-                shared: self.shared.clone(),
+                services: self.services.clone(),
                 gate: gate.clone(),
                 refusals: refusals.clone(),
                 tracker: tracker.clone(),
@@ -180,11 +137,50 @@ impl Server {
             tracker.spawn(accept.run());
         }
         shutdown.cancelled().await;
-        info!(sessions = self.shared.presence.len(), chats = self.shared.switchboards.len(), "shutting down");
+        let ns = &self.services.ns;
+        info!(sessions = ns.presence.len(), chats = ns.chats.len(), "shutting down");
         tracker.close();
         tracker.wait().await;
-        self.shared.store.close().await;
+        ns.store.close().await;
         info!("stopped");
+    }
+}
+
+impl Services {
+    /// Each service's context, and what they share: the store, who is online, the chats,
+    /// Passport tickets, failed logins.
+    async fn build(config: Config, store: Store, addrs: Addrs) -> std::io::Result<Services> {
+        let l = &config.limits;
+        let login_throttle = Arc::new(LoginThrottle::new(
+            l.login_failures_per_ip,
+            Duration::from_secs(l.login_failure_window_secs),
+        ));
+        let tickets = Arc::new(Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)));
+        let passport =
+            passport::Service::new(&config, store.clone(), tickets.clone(), login_throttle.clone())
+                .await
+                .map_err(std::io::Error::other)?;
+        let secret = store.server_secret().await.map_err(std::io::Error::other)?;
+        let sb = &config.switchboard;
+        let chats = Arc::new(Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants));
+        let presence = Presence::default();
+        let minute = Duration::from_secs(60);
+        let (limits, chat_idle) = (config.limits.clone(), Duration::from_secs(sb.idle_timeout_secs));
+        let ports = Ports { notification: addrs.notification.port(), switchboard: addrs.switchboard.port() };
+        let sb = sb::Context { store: store.clone(), presence: presence.clone(), chats: chats.clone() };
+        let ns = ns::Context {
+            list_changes: Throttle::new(l.list_changes_per_minute, minute),
+            list_notices: Throttle::new(l.list_notices_per_minute, minute),
+            config,
+            store,
+            presence,
+            chats,
+            tickets,
+            ports,
+            secret,
+            login_throttle,
+        };
+        Ok(Services { ns: Arc::new(ns), sb: Arc::new(sb), passport: Arc::new(passport), limits, chat_idle })
     }
 }
 
@@ -192,7 +188,7 @@ impl Server {
 struct Acceptor {
     listener: TcpListener,
     serves: Listener,
-    shared: Arc<Shared>,
+    services: Arc<Services>,
     gate: Gate,
     refusals: Arc<Refusals>,
     tracker: TaskTracker,
@@ -229,11 +225,11 @@ impl Acceptor {
         let _ = stream.set_nodelay(true);
         let span = info_span!("conn", id = conn, peer = %peer.remote, service);
         let accepted = Accepted { stream, peer, conn, kill, admission, shutdown: self.shutdown.clone() };
-        let (shared, serves) = (self.shared.clone(), self.serves);
+        let (services, serves) = (self.services.clone(), self.serves);
         self.tracker.spawn(
             async move {
                 debug!("connected");
-                serve(serves, accepted, shared).await;
+                serve(serves, accepted, &services).await;
             }
             .instrument(span),
         );
@@ -255,25 +251,21 @@ struct Accepted {
 /// command that opens a switchboard session (`USR tr handle cookie`, `ANS ..`) is served as
 /// a switchboard connection: one client library of the era dials the switchboard's host on
 /// its configured dispatch port, ignoring the port in `XFR SB`/`RNG` (client-quirks.md 12).
-async fn serve(serves: Listener, accepted: Accepted, shared: Arc<Shared>) {
+async fn serve(serves: Listener, accepted: Accepted, services: &Services) {
     let Accepted { stream, peer, conn, kill, admission, shutdown } = accepted;
-    let limits = &shared.config.limits;
+    let limits = &services.limits;
     let ns_deadlines = Deadlines::of(limits);
-    let sb_deadlines = Deadlines {
-        idle: Duration::from_secs(shared.config.switchboard.idle_timeout_secs),
-        idle_counts_events: true,
-        ..ns_deadlines
-    };
+    let sb_deadlines = Deadlines { idle: services.chat_idle, idle_counts_events: true, ..ns_deadlines };
     let ns = |role: Role, connection: Connection, admission: Admission| {
         let (mailbox, rx) = mailbox(limits.mailbox_size);
         let session = SessionHandle { conn, mailbox, kill: kill.clone() };
-        let ns = Ns::new(shared.clone(), role, peer, session);
+        let ns = Ns::new(services.ns.clone(), role, peer, session);
         let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
         conn::run(connection, ns, signals, &ns_deadlines)
     };
     let sb = |connection: Connection, admission: Admission| {
         let (mailbox, rx) = mailbox(limits.mailbox_size);
-        let sb = Sb::new(shared.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
+        let sb = Sb::new(services.sb.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
         let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
         conn::run(connection, sb, signals, &sb_deadlines)
     };
@@ -296,7 +288,7 @@ async fn serve(serves: Listener, accepted: Accepted, shared: Arc<Shared>) {
         Listener::Switchboard => Box::pin(sb(Connection::new(stream, limits), admission)).await,
         Listener::PassportHttp | Listener::PassportHttps => {
             let secure = serves == Listener::PassportHttps;
-            Box::pin(passport::serve(stream, peer, secure, shared.clone(), kill.clone())).await;
+            Box::pin(passport::serve(stream, peer, secure, services.passport.clone(), kill.clone())).await;
             drop(admission);
         }
     }

@@ -237,45 +237,6 @@ async fn list_change_loops_are_bounded_per_account_and_per_target() {
     assert!(!notices.is_empty(), "the first ones are sent");
 }
 
-/// A refused connection is not one log line each: a flood of them is summarised.
-#[tokio::test]
-async fn refused_connections_are_logged_as_a_summary() {
-    let lines = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let sink = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || LogSink(sink.clone()))
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let server = server_with(|c| c.limits.max_connections_per_ip = 10).await;
-    let mut holders = Vec::new();
-    for _ in 0..10 {
-        holders.push(tcp_from(server.addrs.notification, loopback(3), None).await);
-    }
-    for _ in 0..500 {
-        let mut refused = Client::over(tcp_from(server.addrs.notification, loopback(3), None).await);
-        refused.expect_closed().await;
-    }
-    bystanders_chat(&server).await;
-    let log = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
-    let reports = log.lines().filter(|l| l.contains("connections refused")).count();
-    assert!((1..=3).contains(&reports), "{reports} log lines for 500 refusals:\n{log}");
-}
-
-struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// At shutdown, busy clients get the reply to every command the server carried out, then
 /// `OUT SSD`, then the close: a committed change is never left unanswered.
 #[tokio::test]

@@ -4,7 +4,7 @@
 mod common;
 
 use common::process::{loopback_config, ServerProcess};
-use common::Client;
+use common::{tcp_from, Client};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -54,6 +54,32 @@ async fn the_log_is_plain_text_and_says_who_left_why_and_after_how_long() {
         assert!(line.contains(" INFO ") && line.contains(" secs="), "{line}");
     }
     assert!(!server.log().contains('\u{1b}'), "colour codes on a pipe:\n{}", server.log());
+}
+
+/// A refused connection is not one log line each: a flood of them is summarised, and the
+/// others still get in meanwhile.
+#[tokio::test]
+async fn refused_connections_are_logged_as_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        loopback_config(dir.path(), "[limits]\nmax_connections_per_ip = 10\n[challenges]\nenabled = false\n");
+    add_user(&config, "alice@example.com", "pa");
+    let server = ServerProcess::start(&config);
+    let flooder = std::net::IpAddr::from([127, 0, 0, 3]);
+    let mut holders = Vec::new();
+    for _ in 0..10 {
+        holders.push(tcp_from(server.notification, flooder, None).await);
+    }
+    for _ in 0..500 {
+        let mut refused = Client::over(tcp_from(server.notification, flooder, None).await);
+        refused.expect_closed().await;
+    }
+    let mut alice = login(&server, "alice@example.com", "pa").await;
+    alice.transcript("C: PNG\nS: QNG").await;
+    server.wait_for_line(&["connections refused"]);
+    let log = server.log();
+    let reports = log.lines().filter(|l| l.contains("connections refused")).count();
+    assert!((1..=3).contains(&reports), "{reports} log lines for 500 refusals:\n{log}");
 }
 
 /// Each cause is said once, and a database that cannot be opened is named.

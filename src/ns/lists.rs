@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 
-use super::{internal, Online};
+use super::Online;
 use crate::conn::Outcome;
 use crate::presence::{Event, Privacy};
 use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, ListSet, Property};
 use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
 use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
-use crate::store::{ContactBits, ContactRecord, ListError, Snapshot, UserId};
+use crate::store::{internal, ContactBits, ContactRecord, ListError, Snapshot, UserId};
 
 /// What a session remembers of its own lists.
 #[derive(Debug)]
@@ -81,7 +81,7 @@ impl Online {
             None => {
                 // No list version is 0 (they start at 1 and only grow): a client without a
                 // cache gets everything, without asking the database first.
-                let store = &self.shared.store;
+                let store = &self.ctx.store;
                 if cached != 0 && store.list_version(self.user.id).await.map_err(internal)? == cached {
                     return up_to_date();
                 }
@@ -96,7 +96,7 @@ impl Online {
 
     /// `LST tr list`: one list, in the MSNP7 form (MSNP8 has no other).
     pub(super) async fn lst(&mut self, tr: TrId, list: List) -> Result<Outcome, ProtocolError> {
-        let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
+        let snapshot = self.ctx.store.snapshot(self.user.id).await.map_err(internal)?;
         Ok(Outcome::replies(render::lst(
             tr,
             &self.dialect,
@@ -109,7 +109,7 @@ impl Online {
 
     /// `LSG tr`: the groups.
     pub(super) async fn lsg(&mut self, tr: TrId) -> Result<Outcome, ProtocolError> {
-        let snapshot = self.shared.store.snapshot(self.user.id).await.map_err(internal)?;
+        let snapshot = self.ctx.store.snapshot(self.user.id).await.map_err(internal)?;
         Ok(Outcome::replies(render::lsg(tr, snapshot.version, &snapshot.groups)))
     }
 
@@ -124,14 +124,14 @@ impl Online {
     ) -> Result<Outcome, ProtocolError> {
         self.check_list_args(list, group)?;
         check_friendly_name(&name)?;
-        let limit = self.shared.config.limits.max_list_entries;
+        let limit = self.ctx.config.limits.max_list_entries;
         // From MSNP7 every FL entry is in a group; a missing one means "Other Contacts".
         let in_group = match group {
             None if list == List::Forward && self.dialect.groups => Some(0),
             given => given,
         };
         let added = self
-            .shared
+            .ctx
             .store
             .add_to_list(self.user.id, list, &email, &name, in_group, limit)
             .await
@@ -145,7 +145,7 @@ impl Online {
         if let Some(version) = added.reverse_version {
             self.now_on_their_forward_list(added.contact, &email, version);
             // Their presence, with the ADD's transaction id.
-            let seen = self.shared.presence.seen_by([added.contact], self.user.id);
+            let seen = self.ctx.presence.seen_by([added.contact], self.user.id);
             replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
         }
         if list != List::Forward {
@@ -166,7 +166,7 @@ impl Online {
             name: self.user.friendly_name.clone(),
             version,
         };
-        self.shared.presence.watch(contact, self.user.id, true);
+        self.ctx.presence.watch(contact, self.user.id, true);
         self.notify(contact, &event);
     }
 
@@ -174,8 +174,8 @@ impl Online {
     /// minute (`limits.list_notices_per_minute`): adding and removing someone in a loop would
     /// otherwise bury a slow link in notices. Their RL is right at their next SYN either way.
     fn notify(&self, contact: UserId, event: &Event) {
-        if self.shared.list_notices.take(contact) {
-            self.shared.presence.deliver([contact], event);
+        if self.ctx.list_notices.take(contact) {
+            self.ctx.presence.deliver([contact], event);
         } else {
             debug!(to = contact, "list notice not sent: limits.list_notices_per_minute reached");
         }
@@ -190,12 +190,8 @@ impl Online {
         group: Option<GroupId>,
     ) -> Result<Outcome, ProtocolError> {
         self.check_list_args(list, group)?;
-        let removed = self
-            .shared
-            .store
-            .remove_from_list(self.user.id, list, &email, group)
-            .await
-            .map_err(list_error)?;
+        let removed =
+            self.ctx.store.remove_from_list(self.user.id, list, &email, group).await.map_err(list_error)?;
         if group.is_none() {
             self.lists.set(removed.contact, &email, list, false);
         }
@@ -204,7 +200,7 @@ impl Online {
                 self.lists.set(removed.contact, &email, List::Reverse, false);
             } else {
                 let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
-                self.shared.presence.watch(removed.contact, self.user.id, false);
+                self.ctx.presence.watch(removed.contact, self.user.id, false);
                 self.notify(removed.contact, &event);
             }
         }
@@ -235,14 +231,14 @@ impl Online {
     /// `ADG tr name 0` → `ADG tr ver name id 0`.
     pub(super) async fn adg(&mut self, tr: TrId, name: &str) -> Result<Outcome, ProtocolError> {
         check_group_name(name)?;
-        let (version, id) = self.shared.store.add_group(self.user.id, name).await.map_err(list_error)?;
+        let (version, id) = self.ctx.store.add_group(self.user.id, name).await.map_err(list_error)?;
         Ok(Outcome::reply(Reply::to("ADG", tr).arg(version).arg(url_encode(name)).arg(id).arg(0)))
     }
 
     /// `RMG tr id` → `RMG tr ver id`. Members stay on the FL.
     pub(super) async fn rmg(&mut self, tr: TrId, group: GroupId) -> Result<Outcome, ProtocolError> {
         check_group_id(group)?;
-        let version = self.shared.store.remove_group(self.user.id, group).await.map_err(list_error)?;
+        let version = self.ctx.store.remove_group(self.user.id, group).await.map_err(list_error)?;
         Ok(Outcome::reply(Reply::to("RMG", tr).arg(version).arg(group)))
     }
 
@@ -255,19 +251,19 @@ impl Online {
     ) -> Result<Outcome, ProtocolError> {
         check_group_id(group)?;
         check_group_name(name)?;
-        let version = self.shared.store.rename_group(self.user.id, group, name).await.map_err(list_error)?;
+        let version = self.ctx.store.rename_group(self.user.id, group, name).await.map_err(list_error)?;
         Ok(Outcome::reply(Reply::to("REG", tr).arg(version).arg(group).arg(url_encode(name)).arg(0)))
     }
 
     /// `GTC tr A|N` → `GTC tr ver A|N`; `218` if unchanged.
     pub(super) async fn gtc(&mut self, tr: TrId, value: Gtc) -> Result<Outcome, ProtocolError> {
-        let version = self.shared.store.set_gtc(self.user.id, value).await.map_err(list_error)?;
+        let version = self.ctx.store.set_gtc(self.user.id, value).await.map_err(list_error)?;
         Ok(Outcome::reply(Reply::to("GTC", tr).arg(version).arg(value)))
     }
 
     /// `BLP tr AL|BL` → `BLP tr ver AL|BL`; `218` if unchanged. Watchers are re-checked.
     pub(super) async fn blp(&mut self, tr: TrId, value: Blp) -> Result<Outcome, ProtocolError> {
-        let version = self.shared.store.set_blp(self.user.id, value).await.map_err(list_error)?;
+        let version = self.ctx.store.set_blp(self.user.id, value).await.map_err(list_error)?;
         self.lists.blp = value;
         self.privacy_changed();
         Ok(Outcome::reply(Reply::to("BLP", tr).arg(version).arg(value)))
@@ -282,7 +278,7 @@ impl Online {
         name: String,
     ) -> Result<Outcome, ProtocolError> {
         check_friendly_name(&name)?;
-        let store = &self.shared.store;
+        let store = &self.ctx.store;
         let version = if email == self.user.email {
             let version = store.set_friendly_name(self.user.id, &name).await.map_err(internal)?;
             info!(user = %self.user.email, "friendly name changed");
@@ -303,12 +299,8 @@ impl Online {
         value: Option<String>,
     ) -> Result<Outcome, ProtocolError> {
         check_property(property, value.as_deref())?;
-        let changed = self
-            .shared
-            .store
-            .set_property(self.user.id, property, value.as_deref())
-            .await
-            .map_err(internal)?;
+        let changed =
+            self.ctx.store.set_property(self.user.id, property, value.as_deref()).await.map_err(internal)?;
         for (watcher, version) in changed.watchers {
             let event = Event::PropertyChanged {
                 id: self.user.id,
@@ -317,7 +309,7 @@ impl Online {
                 value: value.clone(),
                 version,
             };
-            self.shared.presence.deliver([watcher], &event);
+            self.ctx.presence.deliver([watcher], &event);
         }
         let reply = Reply::to("PRP", tr).arg(changed.version).arg(property);
         Ok(Outcome::reply(match &value {
@@ -329,7 +321,7 @@ impl Online {
     /// Publishes my new privacy settings; the registry shows or hides me to the
     /// watchers whose permission changed.
     fn privacy_changed(&self) {
-        self.shared.presence.set_privacy(self.user.id, self.conn, Arc::new(self.lists.privacy()));
+        self.ctx.presence.set_privacy(self.user.id, self.conn, Arc::new(self.lists.privacy()));
     }
 }
 

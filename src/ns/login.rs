@@ -7,17 +7,16 @@ use tracing::{debug, info};
 
 use super::challenge::Challenges;
 use super::lists::Lists;
-use super::{internal, unix_now, Ns, Online, Phase, Role};
+use super::{unix_now, Context, Ns, Online, Phase, Role};
 use crate::conn::Outcome;
 use crate::credentials::{md5_hex, md5_response_matches, random_token};
-use crate::passport;
 use crate::protocol::command::AuthStep;
 use crate::protocol::dialect::{negotiate, Login, Negotiated};
 use crate::protocol::lists::List;
 use crate::protocol::render::{self, Profile};
 use crate::protocol::{Dialect, Email, ProtocolError, Reply, TrId};
-use crate::server::Shared;
-use crate::store::User;
+use crate::store::{internal, User};
+use crate::tickets;
 
 /// An authentication round in progress: `USR .. I` was answered, `USR .. S` is awaited.
 #[derive(Debug)]
@@ -37,15 +36,15 @@ pub(super) fn inf(tr: TrId, dialect: &Dialect) -> Result<Outcome, ProtocolError>
 
 /// The answer to `CVR`/`CVQ`: the client's own version as recommended and minimum, so no
 /// client is ever pushed to upgrade.
-pub(super) fn client_version_reply(shared: &Shared, command: &str, tr: TrId, version: &str) -> Reply {
-    let urls = &shared.config.client;
+pub(super) fn client_version_reply(ctx: &Context, command: &str, tr: TrId, version: &str) -> Reply {
+    let urls = &ctx.config.client;
     Reply::to(command, tr).arg(version).arg(version).arg(version).arg(&urls.download_url).arg(&urls.info_url)
 }
 
 /// `host:port` for a client connected to `local`: `public_host` if configured, else the
 /// address the client already reached.
-pub(super) fn public_address(shared: &Shared, local: std::net::SocketAddr, port: u16) -> String {
-    let host = match shared.config.public_host.as_str() {
+pub(super) fn public_address(ctx: &Context, local: std::net::SocketAddr, port: u16) -> String {
+    let host = match ctx.config.public_host.as_str() {
         "" => local.ip().to_string(),
         host => host.to_owned(),
     };
@@ -102,8 +101,8 @@ impl Ns {
 
     /// `XFR tr NS host:port ..` to this server's notification port.
     fn xfr_ns(&self, tr: TrId, dialect: &Dialect) -> Reply {
-        let to = public_address(&self.shared, self.peer.local, self.shared.addrs.notification.port());
-        let from = public_address(&self.shared, self.peer.local, self.peer.local.port());
+        let to = public_address(&self.ctx, self.peer.local, self.ctx.ports.notification);
+        let from = public_address(&self.ctx, self.peer.local, self.peer.local.port());
         debug!(version = %dialect, to, "handed off to the notification server");
         render::xfr_ns(tr, dialect, &to, &from)
     }
@@ -117,7 +116,7 @@ impl Ns {
         dialect: Dialect,
         email: Email,
     ) -> Result<Outcome, ProtocolError> {
-        let user = self.shared.store.user(&email).await.map_err(internal)?;
+        let user = self.ctx.store.user(&email).await.map_err(internal)?;
         let challenge = match dialect.login {
             Login::Md5 => match &user {
                 Some(user) => user.md5_salt.clone(),
@@ -131,7 +130,7 @@ impl Ns {
     }
 
     fn stand_in_salt(&self, email: &Email) -> String {
-        let digest = md5_hex(&[&self.shared.secret, email.as_str().as_bytes()]);
+        let digest = md5_hex(&[&self.ctx.secret, email.as_str().as_bytes()]);
         let digits: String = digest.bytes().take(19).map(|b| char::from(b'0' + b % 10)).collect();
         format!("{}.{}", &digits[..10], &digits[10..])
     }
@@ -144,7 +143,7 @@ impl Ns {
         challenge: Challenge,
         response: &str,
     ) -> Result<Outcome, ProtocolError> {
-        let throttle = &self.shared.login_throttle;
+        let throttle = &self.ctx.login_throttle;
         let ip = self.peer.remote.ip();
         if !throttle.allows(&ip) {
             info!(user = %challenge.email, "login refused: too many failed logins from this address");
@@ -159,8 +158,8 @@ impl Ns {
             // A ticket from the Passport service, redeemed once, for the account of
             // `USR TWN I`; it is also the profile's MSPAuth.
             Login::Twn => {
-                let ticket = passport::ticket_of(response);
-                let owner = self.shared.passport.tickets.redeem(ticket);
+                let ticket = tickets::ticket_of(response);
+                let owner = self.ctx.tickets.redeem(ticket);
                 let issued_to = |u: &User| owner.is_some_and(|o| o.user_id == u.id && o.email == u.email);
                 (challenge.user.filter(issued_to), ticket.to_owned())
             }
@@ -186,9 +185,9 @@ impl Ns {
     ) -> Result<Outcome, ProtocolError> {
         // Registered before the lists are read, so news that races the login is queued
         // in this session's mailbox rather than lost.
-        let presence = &self.shared.presence;
+        let presence = &self.ctx.presence;
         presence.sign_in(user.id, self.session.clone());
-        let snapshot = match self.shared.store.snapshot(user.id).await {
+        let snapshot = match self.ctx.store.snapshot(user.id).await {
             Ok(snapshot) => snapshot,
             Err(e) => {
                 presence.sign_out(user.id, self.session.conn);
@@ -214,7 +213,7 @@ impl Ns {
         }
         info!(user = %user.email, version = %dialect, "logged in");
         self.phase = Phase::Online(Box::new(Online {
-            shared: self.shared.clone(),
+            ctx: self.ctx.clone(),
             conn: self.session.conn,
             local: self.peer.local,
             dialect,

@@ -11,7 +11,7 @@ impl Online {
     /// `URL tr service {param}` → `URL tr redirect login-url {site-id}`, from the config.
     pub(super) fn url(&self, tr: TrId, service: &str) -> Result<Outcome, ProtocolError> {
         let site = self.dialect.url_service(service).ok_or(ProtocolError::InvalidParameter)?;
-        let urls = &self.shared.config.urls;
+        let urls = &self.ctx.config.urls;
         let redirect = urls.services.get(service).ok_or(ProtocolError::InvalidParameter)?;
         Ok(Outcome::reply(render::url(tr, &self.dialect, redirect, &urls.login, site)))
     }
@@ -25,7 +25,7 @@ impl Online {
 
     /// `IMS tr ON|OFF` → `IMS tr 0 ON|OFF`: accept switchboard invitations or not.
     pub(super) fn ims(&mut self, tr: TrId, on: bool) -> Outcome {
-        self.shared.presence.set_accepting(self.user.id, self.conn, on);
+        self.ctx.presence.set_accepting(self.user.id, self.conn, on);
         Outcome::reply(Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" }))
     }
 

@@ -14,16 +14,48 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
-use tracing::error;
 
+use crate::chats::Switchboards;
 use crate::codec::Frame;
+use crate::config::Config;
+use crate::conn::Peer;
 use crate::conn::{Outcome, Service};
-use crate::presence::{ConnId, Event, SessionHandle};
+use crate::presence::{ConnId, Event, Presence, SessionHandle};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
 use crate::protocol::{Command, Dialect, Email, ProtocolError, Reply};
-use crate::server::{Peer, Shared};
-use crate::store::{Snapshot, StoreError, User};
+use crate::store::{Snapshot, Store, User, UserId};
+use crate::throttle::{LoginThrottle, Throttle};
+use crate::tickets::Tickets;
+
+/// What the dispatch and notification servers work with: built once by the server, shared
+/// by their connections.
+pub struct Context {
+    pub config: Config,
+    pub store: Store,
+    pub presence: Presence,
+    /// The switchboard's sessions, for the cookie of `XFR SB`.
+    pub chats: Arc<Switchboards>,
+    /// Passport tickets, redeemed at `USR TWN S`.
+    pub tickets: Arc<Tickets>,
+    /// The ports bound (a configured port 0 becomes a real one), for `XFR` and `RNG`.
+    pub ports: Ports,
+    /// Persistent random key, e.g. for the stand-in salt of an unknown account.
+    pub secret: [u8; 32],
+    /// Failed logins per address, shared with the Passport service.
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Contact-list and group changes per account.
+    pub list_changes: Throttle<UserId>,
+    /// "Someone added or removed you" notices per receiving account.
+    pub list_notices: Throttle<UserId>,
+}
+
+/// The ports clients are sent to.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub notification: u16,
+    pub switchboard: u16,
+}
 
 /// Which port the client reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +78,7 @@ enum Phase {
 
 /// One dispatch or notification connection.
 pub struct Ns {
-    shared: Arc<Shared>,
+    ctx: Arc<Context>,
     role: Role,
     peer: Peer,
     session: SessionHandle,
@@ -56,7 +88,7 @@ pub struct Ns {
 /// A logged-in session: who, in which dialect, and what it knows of its lists and status.
 /// Dropping it (on every way out) signs the account out.
 struct Online {
-    shared: Arc<Shared>,
+    ctx: Arc<Context>,
     conn: ConnId,
     /// The address the client reached, for the addresses in `XFR SB` and `RNG`.
     local: std::net::SocketAddr,
@@ -73,8 +105,8 @@ struct Online {
 }
 
 impl Ns {
-    pub fn new(shared: Arc<Shared>, role: Role, peer: Peer, session: SessionHandle) -> Ns {
-        Ns { shared, role, peer, session, phase: Phase::Greeting }
+    pub fn new(ctx: Arc<Context>, role: Role, peer: Peer, session: SessionHandle) -> Ns {
+        Ns { ctx, role, peer, session, phase: Phase::Greeting }
     }
 
     fn logged_in(&self) -> bool {
@@ -92,12 +124,12 @@ impl Ns {
             (_, Command::WrongDirection { name }) => Err(ProtocolError::WrongDirection(name)),
             (Phase::Greeting, Command::Ver { tr, versions }) => Ok(self.ver(tr, &versions)),
             (Phase::Cvr0, Command::Cvq { tr, client_version }) => {
-                let reply = login::client_version_reply(&self.shared, "CVQ", tr, &client_version);
+                let reply = login::client_version_reply(&self.ctx, "CVQ", tr, &client_version);
                 Ok(Outcome::hang_up(vec![reply], "version check answered"))
             }
             (Phase::Negotiated { dialect, .. }, Command::Inf { tr }) => login::inf(tr, dialect),
             (Phase::Negotiated { .. }, Command::Cvr { tr, client_version }) => {
-                Ok(Outcome::reply(login::client_version_reply(&self.shared, "CVR", tr, &client_version)))
+                Ok(Outcome::reply(login::client_version_reply(&self.ctx, "CVR", tr, &client_version)))
             }
             (Phase::Negotiated { .. }, Command::Usr { tr, package, step }) => {
                 self.usr(tr, &package, step).await
@@ -117,14 +149,14 @@ impl Online {
                 other => Err(ProtocolError::Unknown(other.name().to_owned())),
             };
         }
-        if command.changes_lists() && !self.shared.list_changes.take(self.user.id) {
+        if command.changes_lists() && !self.ctx.list_changes.take(self.user.id) {
             return Err(ProtocolError::TooFast);
         }
         match command {
             Command::Png => Ok(Outcome::reply(Reply::new("QNG"))),
             Command::Out => Ok(signed_off()),
             Command::Cvr { tr, client_version } => {
-                Ok(Outcome::reply(login::client_version_reply(&self.shared, "CVR", tr, &client_version)))
+                Ok(Outcome::reply(login::client_version_reply(&self.ctx, "CVR", tr, &client_version)))
             }
             Command::Usr { .. } => Err(ProtocolError::AlreadyLoggedIn),
             Command::Ver { .. } | Command::Inf { .. } | Command::Cvq { .. } => {
@@ -143,11 +175,9 @@ impl Online {
             Command::Rea { tr, email, name } => self.rea(tr, email, name).await,
             Command::Prp { tr, property, value } => self.prp(tr, property, value).await,
             Command::Chg { tr, status, caps } => self.chg(tr, &status, caps),
-            Command::Chl { tr } => {
-                Ok(Outcome::reply(self.challenges.issue(tr, &self.shared.config.challenges)))
-            }
+            Command::Chl { tr } => Ok(Outcome::reply(self.challenges.issue(tr, &self.ctx.config.challenges))),
             Command::Qry { tr, client_id, response } => {
-                self.challenges.answer(tr, &client_id, &response, &self.shared.config.challenges)
+                self.challenges.answer(tr, &client_id, &response, &self.ctx.config.challenges)
             }
             Command::Url { tr, service } => self.url(tr, &service),
             Command::Snd { tr, email } => Ok(self.invite_by_mail("SND", tr, &email)),
@@ -212,7 +242,7 @@ impl Service for Ns {
 
     async fn on_timer(&mut self) -> Outcome {
         match &mut self.phase {
-            Phase::Online(online) => online.challenges.on_timer(&self.shared.config.challenges),
+            Phase::Online(online) => online.challenges.on_timer(&self.ctx.config.challenges),
             _ => Outcome::default(),
         }
     }
@@ -222,12 +252,6 @@ impl Service for Ns {
 /// the protocol notes; one client library of the era fails on an unexpected bare `OUT`).
 fn signed_off() -> Outcome {
     Outcome::hang_up(Vec::new(), "signed out")
-}
-
-/// Logs a database failure; the client is told only `500`.
-pub(crate) fn internal(error: StoreError) -> ProtocolError {
-    error!(%error, "database error");
-    ProtocolError::Internal
 }
 
 fn unix_now() -> u64 {

@@ -36,9 +36,9 @@ impl Online {
         self.publish();
         if first {
             let contacts: Vec<_> = self.lists.on(List::Forward).collect();
-            let seen = self.shared.presence.seen_by(contacts, self.user.id);
+            let seen = self.ctx.presence.seen_by(contacts, self.user.id);
             replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
-            let challenges = &self.shared.config.challenges;
+            let challenges = &self.ctx.config.challenges;
             if self.dialect.challenges && challenges.enabled {
                 replies.push(self.challenges.issue(TrId(0), challenges));
             }
@@ -54,7 +54,7 @@ impl Online {
     /// Tells the registry, and through it my watchers, how I am shown now.
     fn publish(&self) {
         if let Some(shown) = self.shown() {
-            self.shared.presence.publish(self.user.id, self.conn, shown);
+            self.ctx.presence.publish(self.user.id, self.conn, shown);
         }
     }
 
@@ -101,7 +101,7 @@ impl Drop for Online {
     /// Signs out on every way a session ends (watchers who saw me online get `FLN`),
     /// unless a newer login of mine has already taken my place.
     fn drop(&mut self) {
-        self.shared.presence.sign_out(self.user.id, self.conn);
+        self.ctx.presence.sign_out(self.user.id, self.conn);
         debug!(user = %self.user.email, version = %self.dialect, "signed out");
     }
 }

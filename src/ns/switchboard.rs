@@ -18,16 +18,16 @@ impl Online {
         if !self.status.is_some_and(|s| s.is_visible()) {
             return Err(ProtocolError::NotAllowedWhenHidden);
         }
-        let boards = &self.shared.switchboards;
+        let boards = &self.ctx.chats;
         let cookie = boards.cookie_to_open(self.user.id, &self.user.email, &self.user.friendly_name);
         debug!("switchboard cookie issued");
-        let address = public_address(&self.shared, self.local, self.shared.addrs.switchboard.port());
+        let address = public_address(&self.ctx, self.local, self.ctx.ports.switchboard);
         Ok(Outcome::reply(Reply::to("XFR", tr).arg("SB").arg(address).arg("CKI").arg(cookie)))
     }
 
     /// `RNG session host:port CKI cookie caller caller-name`.
     pub(super) fn rng(&self, session: u32, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
-        let address = public_address(&self.shared, self.local, self.shared.addrs.switchboard.port());
+        let address = public_address(&self.ctx, self.local, self.ctx.ports.switchboard);
         Reply::new("RNG")
             .arg(session)
             .arg(address)

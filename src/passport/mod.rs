@@ -12,7 +12,6 @@
 pub mod auth;
 /// Public for the fuzz targets in `fuzz/`.
 pub mod http;
-pub mod tickets;
 pub mod tls;
 
 use std::fmt;
@@ -31,15 +30,15 @@ use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info};
 
-pub use tickets::{TicketOwner, Tickets};
-
 use self::http::{HttpError, Request, Response};
 use crate::config::Config;
+use crate::conn::Peer;
 use crate::credentials::{passport_password_matches, random_token, Credentials};
 use crate::protocol::{url_encode, Email};
-use crate::server::{Peer, Shared};
+use crate::store::Store;
 use crate::store::StoreError;
-use crate::throttle::Throttle;
+use crate::throttle::{LoginThrottle, Throttle};
+use crate::tickets::{TicketOwner, Tickets};
 
 /// Time a client has for the TLS handshake, and again for sending its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,10 +52,14 @@ const NEXUS_PATH: &str = "/rdr/pprdr.asp";
 /// The login server's path as DALogin names it, and the ones clients hard-code.
 const LOGIN_PATHS: [&str; 3] = ["/login2.srf", "/login.srf", "/ppsecure/login2.srf"];
 
-/// The Passport service's state, shared by its connections and the notification server.
+/// The Passport service: what its connections share. Built once by the server.
 pub struct Service {
+    config: Config,
+    store: Store,
     /// Tickets issued here, redeemed by the notification server.
-    pub tickets: Tickets,
+    tickets: Arc<Tickets>,
+    /// Failed logins per address, shared with the notification server's MD5 login.
+    login_throttle: Arc<LoginThrottle>,
     tls: SslContext,
     /// Checked when the account is unknown, so that costs what a wrong password does.
     dummy_hash: String,
@@ -82,21 +85,30 @@ impl fmt::Debug for Service {
 
 impl Service {
     /// Loads (or creates) the certificate and sets up TLS; slow work runs off the runtime.
-    pub async fn new(config: &Config) -> Result<Service, tls::TlsError> {
+    pub async fn new(
+        config: &Config,
+        store: Store,
+        tickets: Arc<Tickets>,
+        login_throttle: Arc<LoginThrottle>,
+    ) -> Result<Service, tls::TlsError> {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || Service::build(&config))
+        tokio::task::spawn_blocking(move || Service::build(config, store, tickets, login_throttle))
             .await
             .expect("setting up the Passport service does not panic")
     }
 
-    fn build(config: &Config) -> Result<Service, tls::TlsError> {
+    fn build(
+        config: Config,
+        store: Store,
+        tickets: Arc<Tickets>,
+        login_throttle: Arc<LoginThrottle>,
+    ) -> Result<Service, tls::TlsError> {
         let legacy = tls::legacy_provider();
-        let identity = tls::load_or_create(config)?;
+        let identity = tls::load_or_create(&config)?;
         let checks = std::thread::available_parallelism().map_or(2, |n| n.get());
         let l = &config.limits;
         let window = Duration::from_secs(l.passport_attempt_window_secs);
         Ok(Service {
-            tickets: Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)),
             tls: tls::context(&config.passport, &identity)?,
             dummy_hash: Credentials::new(&random_token()).passport_hash,
             hashing: Semaphore::new(checks),
@@ -105,6 +117,10 @@ impl Service {
             attempts_by_ip: Throttle::new(l.passport_attempts_per_ip, window),
             attempts_by_account: Throttle::new(l.passport_attempts_per_account, window),
             _legacy: legacy,
+            config,
+            store,
+            tickets,
+            login_throttle,
         })
     }
 }
@@ -122,15 +138,15 @@ pub async fn serve(
     stream: TcpStream,
     peer: Peer,
     secure: bool,
-    shared: Arc<Shared>,
+    passport: Arc<Service>,
     shutdown: CancellationToken,
 ) {
     let site = Site { local: peer.local, remote: peer.remote.ip(), secure };
     let served = async {
         if secure {
-            serve_tls(stream, site, &shared).await;
+            serve_tls(stream, site, &passport).await;
         } else {
-            exchange(stream, site, &shared).await;
+            exchange(stream, site, &passport).await;
         }
     };
     tokio::select! {
@@ -139,8 +155,8 @@ pub async fn serve(
     }
 }
 
-async fn serve_tls(stream: TcpStream, site: Site, shared: &Shared) {
-    let mut stream = match Ssl::new(&shared.passport.tls).and_then(|ssl| SslStream::new(ssl, stream)) {
+async fn serve_tls(stream: TcpStream, site: Site, passport: &Service) {
+    let mut stream = match Ssl::new(&passport.tls).and_then(|ssl| SslStream::new(ssl, stream)) {
         Ok(stream) => stream,
         Err(e) => {
             error!(error = %e, "cannot set up TLS");
@@ -155,13 +171,13 @@ async fn serve_tls(stream: TcpStream, site: Site, shared: &Shared) {
     let ssl = stream.ssl();
     let cipher = ssl.current_cipher().map_or("none", |c| c.name());
     debug!(version = ssl.version_str(), cipher, "TLS handshake done");
-    exchange(stream, site, shared).await;
+    exchange(stream, site, passport).await;
 }
 
 /// Reads the request, answers it and closes.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, shared: &Shared) {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, passport: &Service) {
     let response = match timeout(REQUEST_TIMEOUT, http::read_request(&mut stream)).await {
-        Ok(Ok(request)) => answer(&request, site, shared).await,
+        Ok(Ok(request)) => answer(&request, site, passport).await,
         Ok(Err(HttpError::Closed | HttpError::Io(_))) => return,
         Ok(Err(e @ HttpError::TooLarge)) => Response::text(431, &e.to_string()),
         Ok(Err(e)) => Response::text(400, &e.to_string()),
@@ -180,7 +196,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, 
 }
 
 /// Routes by path, then method: unknown paths `404`, anything but GET `405`.
-async fn answer(request: &Request, site: Site, shared: &Shared) -> Response {
+async fn answer(request: &Request, site: Site, passport: &Service) -> Response {
     debug!(method = request.method, path = request.path, "request");
     let is = |path: &str| request.path.eq_ignore_ascii_case(path);
     let login = LOGIN_PATHS.iter().any(|p| is(p));
@@ -194,9 +210,9 @@ async fn answer(request: &Request, site: Site, shared: &Shared) -> Response {
         return Response::text(405, "Only GET is served here.").header("Allow", "GET");
     }
     if login {
-        self::login(request, site, shared).await
+        self::login(request, site, passport).await
     } else {
-        nexus(request, site, &shared.config)
+        nexus(request, site, &passport.config)
     }
 }
 
@@ -233,7 +249,7 @@ fn login_host(request: &Request, site: Site, public_host: &str) -> String {
 
 /// Checks the credentials; `200` with a ticket, `401` for a wrong or unknown account,
 /// `400` for a header that has credentials but lacks a part.
-async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
+async fn login(request: &Request, site: Site, passport: &Service) -> Response {
     let sign_in = match auth::parse(request.header("authorization")) {
         Ok(sign_in) => sign_in,
         Err(e) if e.is_malformed() => {
@@ -246,20 +262,20 @@ async fn login(request: &Request, site: Site, shared: &Shared) -> Response {
         }
     };
     let handle = sign_in.handle.clone();
-    let throttle = &shared.login_throttle;
+    let throttle = &passport.login_throttle;
     if !throttle.allows(&site.remote) {
         info!(user = ?handle, "Passport login refused: too many failed logins from this address");
         return refused("Too many failed sign-ins. Please try again later.");
     }
-    let service = &shared.passport;
-    if !service.attempts_by_ip.take(site.remote) || !service.attempts_by_account.take(handle.to_lowercase()) {
+    if !passport.attempts_by_ip.take(site.remote) || !passport.attempts_by_account.take(handle.to_lowercase())
+    {
         info!(user = ?handle, "Passport login refused: too many sign-in attempts (limits.passport_attempts_*)");
         return refused("Too many sign-in attempts. Please wait a minute and try again.");
     }
-    match verify(shared, sign_in).await {
+    match verify(passport, sign_in).await {
         Ok(Checked::Valid(owner)) => {
             info!(user = %owner.email, "Passport ticket issued");
-            issued(&shared.passport.tickets.issue(owner))
+            issued(&passport.tickets.issue(owner))
         }
         Ok(Checked::Invalid) => {
             info!(user = ?handle, "Passport login refused");
@@ -289,19 +305,18 @@ enum Checked {
 /// against a stand-in hash, so that it takes as long as a wrong password. A sign-in waits
 /// for a check only while few others do, and not for long: under a flood, honest sign-ins
 /// get a quick "busy" instead of a timeout.
-async fn verify(shared: &Shared, sign_in: auth::SignIn) -> Result<Checked, StoreError> {
-    let service = &shared.passport;
-    let Ok(_place) = service.queue.try_acquire() else { return Ok(Checked::Busy) };
+async fn verify(passport: &Service, sign_in: auth::SignIn) -> Result<Checked, StoreError> {
+    let Ok(_place) = passport.queue.try_acquire() else { return Ok(Checked::Busy) };
     let user = match sign_in.handle.parse::<Email>() {
-        Ok(email) => shared.store.user(&email).await?,
+        Ok(email) => passport.store.user(&email).await?,
         Err(_) => None,
     };
     // An account without a Passport hash (imported `--md5-only`) has no Passport login; it
     // is checked against the stand-in hash all the same, so it takes as long as any refusal.
     let user = user.filter(|u| u.passport_hash.is_some());
     let hash =
-        user.as_ref().and_then(|u| u.passport_hash.clone()).unwrap_or_else(|| service.dummy_hash.clone());
-    let Ok(Ok(_permit)) = timeout(service.queue_timeout, service.hashing.acquire()).await else {
+        user.as_ref().and_then(|u| u.passport_hash.clone()).unwrap_or_else(|| passport.dummy_hash.clone());
+    let Ok(Ok(_permit)) = timeout(passport.queue_timeout, passport.hashing.acquire()).await else {
         return Ok(Checked::Busy);
     };
     let password = sign_in.password;
@@ -336,24 +351,9 @@ fn refused(message: &str) -> Response {
     Response::new(401).header("WWW-Authenticate", challenge)
 }
 
-/// The ticket in the argument of `USR tr TWN S t=<ticket>&p=<profile>`: a leading `t=`
-/// stripped, cut at `&`.
-pub fn ticket_of(response: &str) -> &str {
-    let token = response.strip_prefix("t=").unwrap_or(response);
-    token.split('&').next().unwrap_or(token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_ticket_is_the_t_value() {
-        assert_eq!(ticket_of("t=abc$$&p=def"), "abc$$");
-        assert_eq!(ticket_of("t=abc"), "abc");
-        assert_eq!(ticket_of("abc&p="), "abc");
-        assert_eq!(ticket_of(""), "");
-    }
 
     #[tokio::test]
     async fn dalogin_prefers_the_configured_host_then_host_then_the_socket() {

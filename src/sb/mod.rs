@@ -3,31 +3,36 @@
 //! invitees arrive with theirs (`ANS`), and `MSG` is relayed to everyone else. The
 //! protocol did not change between MSNP2 and MSNP8, so nothing here asks for a dialect.
 
-pub mod sessions;
-
 use std::sync::Arc;
 
 use tracing::{debug, info};
 
+use crate::chats::{InviteError, Participant, SbEvent, SessionId, Switchboards};
 use crate::codec::Frame;
 use crate::conn::{Outcome, Service};
-use crate::presence::{Event, SessionHandle};
+use crate::presence::{Event, Presence, SessionHandle};
 use crate::protocol::command::{trid_of, Ack, SbCommand};
 use crate::protocol::{url_encode, Email, ProtocolError, Reply, TrId};
-use crate::server::Shared;
-use sessions::{InviteError, Participant, SbEvent, SessionId};
+use crate::store::{internal, Store};
+
+/// What the switchboard works with: built once by the server, shared by its connections.
+pub struct Context {
+    pub store: Store,
+    pub presence: Presence,
+    pub chats: Arc<Switchboards>,
+}
 
 /// One switchboard connection.
 pub struct Sb {
-    shared: Arc<Shared>,
+    ctx: Arc<Context>,
     handle: SessionHandle<SbEvent>,
     /// The session and who I am in it, once `USR` or `ANS` succeeded.
     joined: Option<(SessionId, Participant)>,
 }
 
 impl Sb {
-    pub fn new(shared: Arc<Shared>, handle: SessionHandle<SbEvent>) -> Sb {
-        Sb { shared, handle, joined: None }
+    pub fn new(ctx: Arc<Context>, handle: SessionHandle<SbEvent>) -> Sb {
+        Sb { ctx, handle, joined: None }
     }
 
     async fn dispatch(&mut self, command: SbCommand) -> Result<Outcome, ProtocolError> {
@@ -45,7 +50,7 @@ impl Sb {
 
     /// `USR tr handle cookie` → `USR tr OK handle name`: a new session with me in it.
     fn usr(&mut self, tr: TrId, email: &Email, cookie: &str) -> Result<Outcome, ProtocolError> {
-        let boards = &self.shared.switchboards;
+        let boards = &self.ctx.chats;
         let (session, me) =
             boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
         info!(user = %me.email, session, "switchboard session opened");
@@ -63,7 +68,7 @@ impl Sb {
         cookie: &str,
         session: SessionId,
     ) -> Result<Outcome, ProtocolError> {
-        let boards = &self.shared.switchboards;
+        let boards = &self.ctx.chats;
         let (roster, me) =
             boards.join(email, cookie, session, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
         debug!(user = %me.email, session, "joined a switchboard session");
@@ -86,10 +91,10 @@ impl Sb {
         if callee == me.email {
             return Err(ProtocolError::AlreadyThere);
         }
-        let Some(user) = self.shared.store.user(&callee).await.map_err(crate::ns::internal)? else {
+        let Some(user) = self.ctx.store.user(&callee).await.map_err(internal)? else {
             return Err(ProtocolError::NotAccepting);
         };
-        let (boards, presence) = (&self.shared.switchboards, &self.shared.presence);
+        let (boards, presence) = (&self.ctx.chats, &self.ctx.presence);
         let still_there = |user, conn| presence.is_session(user, conn);
         if boards.involves(*session, user.id, &still_there) {
             return Err(ProtocolError::AlreadyThere);
@@ -122,7 +127,7 @@ impl Sb {
     fn msg(&mut self, tr: TrId, ack: Ack, payload: bytes::Bytes) -> Outcome {
         let (session, me) = self.joined.as_ref().expect("MSG is dispatched only after joining");
         let event = SbEvent::Message { email: me.email.clone(), name: me.name.clone(), payload };
-        let delivery = self.shared.switchboards.relay(*session, self.handle.conn, event);
+        let delivery = self.ctx.chats.relay(*session, self.handle.conn, event);
         let all = delivery.recipients > 0 && delivery.delivered == delivery.recipients;
         match (ack, all) {
             (Ack::Always, true) => Outcome::reply(Reply::to("ACK", tr)),
@@ -172,7 +177,7 @@ impl Drop for Sb {
     /// Leaving on every way out: the others get `BYE`.
     fn drop(&mut self) {
         if let Some((session, me)) = &self.joined {
-            self.shared.switchboards.leave(*session, self.handle.conn);
+            self.ctx.chats.leave(*session, self.handle.conn);
             debug!(user = %me.email, session, "left the switchboard session");
         }
     }

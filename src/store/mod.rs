@@ -11,6 +11,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use crate::protocol::ProtocolError;
+
 pub use crate::protocol::view::{ContactRecord, Group, Properties, Snapshot, UserId};
 pub use import::{Imported, NewAccount};
 pub use lists::{Added, ContactBits, ListError, PropertyChanged, Removed};
@@ -113,4 +115,10 @@ fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(source) => Err(StoreError::Create { path: path.to_owned(), source }),
     }
+}
+
+/// Logs a database failure; the client is told only `500`.
+pub fn internal(error: StoreError) -> ProtocolError {
+    tracing::error!(%error, "database error");
+    ProtocolError::Internal
 }

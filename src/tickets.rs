@@ -82,9 +82,24 @@ fn new_token() -> String {
     (0..TOKEN_CHARS).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
 }
 
+/// The ticket in the argument of `USR tr TWN S t=<ticket>&p=<profile>`: a leading `t=`
+/// stripped, cut at `&`.
+pub fn ticket_of(response: &str) -> &str {
+    let token = response.strip_prefix("t=").unwrap_or(response);
+    token.split('&').next().unwrap_or(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ticket_is_the_t_value() {
+        assert_eq!(ticket_of("t=abc$$&p=def"), "abc$$");
+        assert_eq!(ticket_of("t=abc"), "abc");
+        assert_eq!(ticket_of("abc&p="), "abc");
+        assert_eq!(ticket_of(""), "");
+    }
 
     fn alice() -> TicketOwner {
         TicketOwner { user_id: 1, email: "alice@example.com".parse().unwrap() }
