@@ -9,6 +9,8 @@ mod login;
 mod misc;
 mod status;
 mod switchboard;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

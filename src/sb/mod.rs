@@ -3,6 +3,9 @@
 //! invitees arrive with theirs (`ANS`), and `MSG` is relayed to everyone else. The
 //! protocol did not change between MSNP2 and MSNP8, so nothing here asks for a dialect.
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use tracing::{debug, info};
