@@ -73,8 +73,9 @@ pub trait Service: Send {
     type Event: Send;
     /// Answers one command.
     fn handle(&mut self, frame: Frame) -> impl Future<Output = Outcome> + Send;
-    /// Answers an event from another session.
-    fn on_event(&mut self, event: Self::Event) -> impl Future<Output = Outcome> + Send;
+    /// Answers an event from another session. Synchronous: rendering an event needs no I/O,
+    /// and this runs for every event a session receives.
+    fn on_event(&mut self, event: Self::Event) -> Outcome;
     /// Whether the client has logged in (or joined its chat). Until then it has
     /// [`Deadlines::login`] from connecting; after, [`Deadlines::idle`] of silence.
     fn authenticated(&self) -> bool;
@@ -337,7 +338,7 @@ async fn pump<S: Service>(
                     if deadlines.idle_counts_events {
                         last_active = Instant::now();
                     }
-                    let mut outcome = Box::pin(service.on_event(event)).await;
+                    let mut outcome = service.on_event(event);
                     // Events that queued up meanwhile go out in the same write: under a burst of
                     // presence changes, one system call instead of one per event.
                     for _ in 1..EVENT_BATCH {
@@ -345,7 +346,7 @@ async fn pump<S: Service>(
                             break;
                         }
                         let Some(event) = signals.mailbox.try_recv() else { break };
-                        let more = Box::pin(service.on_event(event)).await;
+                        let more = service.on_event(event);
                         outcome.replies.extend(more.replies);
                         outcome.hang_up = more.hang_up;
                     }

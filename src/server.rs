@@ -29,7 +29,7 @@ use crate::tickets::Tickets;
 struct Services {
     ns: Arc<ns::Context>,
     sb: Arc<sb::Context>,
-    passport: Arc<passport::Service>,
+    passport: Arc<passport::Context>,
     /// Connection limits and deadlines.
     limits: Limits,
     /// How long a chat may go without a word.
@@ -157,7 +157,7 @@ impl Services {
         ));
         let tickets = Arc::new(Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)));
         let passport =
-            passport::Service::new(&config, store.clone(), tickets.clone(), login_throttle.clone())
+            passport::Context::new(&config, store.clone(), tickets.clone(), login_throttle.clone())
                 .await
                 .map_err(std::io::Error::other)?;
         let secret = store.server_secret().await.map_err(std::io::Error::other)?;

@@ -9,16 +9,16 @@ use crate::conn::Outcome;
 use crate::credentials::{md5_hex, random_digits};
 use crate::protocol::{ProtocolError, Reply, TrId};
 
-/// A session's challenge state.
+/// When a session is challenged next, and the challenge it has yet to answer.
 #[derive(Debug, Default)]
-pub(super) struct Challenges {
+pub(super) struct Schedule {
     /// The challenge awaiting an answer, and by when.
     outstanding: Option<(String, Instant)>,
     /// When to send the next periodic one.
     next: Option<Instant>,
 }
 
-impl Challenges {
+impl Schedule {
     /// A fresh challenge (`CHL tr c`; `tr` 0 when the server starts it).
     pub fn issue(&mut self, tr: TrId, config: &Config) -> Reply {
         let challenge = random_digits(20);

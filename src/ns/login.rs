@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 
-use super::challenge::Challenges;
+use super::challenge::Schedule;
 use super::lists::Lists;
 use super::{unix_now, Context, Ns, Online, Phase, Role};
 use crate::conn::Outcome;
@@ -222,7 +222,7 @@ impl Ns {
             held: Some(Box::new(snapshot)),
             status: None,
             caps: 0,
-            challenges: Challenges::default(),
+            challenges: Schedule::default(),
         }));
         Ok(Outcome::replies(replies))
     }

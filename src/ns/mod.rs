@@ -4,11 +4,11 @@
 //! [`Ns::dispatch`] before login, [`Online::handle`] after.
 
 mod challenge;
+mod chats;
+mod elsewhere;
 mod lists;
 mod login;
-mod misc;
 mod status;
-mod switchboard;
 #[cfg(test)]
 mod tests;
 
@@ -103,7 +103,7 @@ struct Online {
     /// `None` until the first CHG.
     status: Option<Status>,
     caps: u32,
-    challenges: challenge::Challenges,
+    challenges: challenge::Schedule,
 }
 
 impl Ns {
@@ -217,7 +217,7 @@ impl Service for Ns {
         result.unwrap_or_else(|error| Outcome::rejected(trid_of(&frame.line), &error, !self.logged_in()))
     }
 
-    async fn on_event(&mut self, event: Event) -> Outcome {
+    fn on_event(&mut self, event: Event) -> Outcome {
         match &mut self.phase {
             Phase::Online(online) => online.on_event(event),
             _ => Outcome::default(),

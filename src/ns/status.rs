@@ -1,5 +1,5 @@
-//! Presence: CHG and its ILN burst, NLN/FLN to watchers, the events other sessions send,
-//! and signing out. Who sees whom follows `presence.md` §5: a watcher has me on their FL,
+//! Presence: CHG and its ILN burst, NLN/FLN to watchers, IMS (accepting invitations), the
+//! events other sessions send, and signing out. Who sees whom follows `presence.md` §5: a watcher has me on their FL,
 //! I allow them (BL wins, then AL, then BLP) and I am not hidden.
 
 use std::sync::Arc;
@@ -56,6 +56,12 @@ impl Online {
         if let Some(shown) = self.shown() {
             self.ctx.presence.publish(self.user.id, self.conn, shown);
         }
+    }
+
+    /// `IMS tr ON|OFF` → `IMS tr 0 ON|OFF`: accept switchboard invitations or not.
+    pub(super) fn ims(&mut self, tr: TrId, on: bool) -> Outcome {
+        self.ctx.presence.set_accepting(self.user.id, self.conn, on);
+        Outcome::reply(Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" }))
     }
 
     /// How I am shown now, once I have set a status.

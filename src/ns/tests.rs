@@ -133,7 +133,7 @@ async fn adding_a_contact_tells_them_and_updates_who_watches_whom() {
     assert!(added.starts_with("ADD 10 FL ") && added.ends_with(" bob@example.com Bobby"), "{added}");
     let notice = b_rx.try_recv().expect("Bob is told");
     assert!(matches!(&notice, Event::AddedBy { id, .. } if *id == alice), "{notice:?}");
-    let told = b.on_event(notice).await.replies[0].to_string();
+    let told = b.on_event(notice).replies[0].to_string();
     assert!(
         told.starts_with("ADD 0 RL ") && told.ends_with(" alice@example.com alice%40example.com"),
         "{told}"
@@ -145,7 +145,7 @@ async fn adding_a_contact_tells_them_and_updates_who_watches_whom() {
         matches!(&online, Event::Online(shown) if shown.email.as_str() == "bob@example.com"),
         "{online:?}"
     );
-    let nln = a.on_event(online).await.replies[0].to_string();
+    let nln = a.on_event(online).replies[0].to_string();
     assert_eq!(nln, "NLN NLN bob@example.com bob%40example.com");
 }
 
@@ -166,7 +166,7 @@ async fn a_second_login_ends_the_first_with_out_oth() {
     add_user(&ctx, "alice@example.com", "pa").await;
     let (mut first, mut first_rx) = logged_in(&ctx, 1, "alice@example.com", "pa").await;
     let (_second, _rx) = logged_in(&ctx, 2, "alice@example.com", "pa").await;
-    let kicked = first.on_event(first_rx.try_recv().expect("told")).await;
+    let kicked = first.on_event(first_rx.try_recv().expect("told"));
     assert_eq!(kicked.replies[0].to_string(), "OUT OTH");
     assert_eq!(kicked.hang_up, Some("logged in elsewhere"));
 }

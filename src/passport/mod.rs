@@ -53,7 +53,7 @@ const NEXUS_PATH: &str = "/rdr/pprdr.asp";
 const LOGIN_PATHS: [&str; 3] = ["/login2.srf", "/login.srf", "/ppsecure/login2.srf"];
 
 /// The Passport service: what its connections share. Built once by the server.
-pub struct Service {
+pub struct Context {
     config: Config,
     store: Store,
     /// Tickets issued here, redeemed by the notification server.
@@ -77,22 +77,22 @@ pub struct Service {
     _legacy: Option<Provider>,
 }
 
-impl fmt::Debug for Service {
+impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Service").field("tickets", &self.tickets).finish_non_exhaustive()
+        f.debug_struct("Context").field("tickets", &self.tickets).finish_non_exhaustive()
     }
 }
 
-impl Service {
+impl Context {
     /// Loads (or creates) the certificate and sets up TLS; slow work runs off the runtime.
     pub async fn new(
         config: &Config,
         store: Store,
         tickets: Arc<Tickets>,
         login_throttle: Arc<LoginThrottle>,
-    ) -> Result<Service, tls::TlsError> {
+    ) -> Result<Context, tls::TlsError> {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || Service::build(config, store, tickets, login_throttle))
+        tokio::task::spawn_blocking(move || Context::build(config, store, tickets, login_throttle))
             .await
             .expect("setting up the Passport service does not panic")
     }
@@ -102,13 +102,13 @@ impl Service {
         store: Store,
         tickets: Arc<Tickets>,
         login_throttle: Arc<LoginThrottle>,
-    ) -> Result<Service, tls::TlsError> {
+    ) -> Result<Context, tls::TlsError> {
         let legacy = tls::legacy_provider();
         let identity = tls::load_or_create(&config)?;
         let checks = std::thread::available_parallelism().map_or(2, |n| n.get());
         let l = &config.limits;
         let window = Duration::from_secs(l.passport_attempt_window_secs);
-        Ok(Service {
+        Ok(Context {
             tls: tls::context(&config.passport, &identity)?,
             dummy_hash: Credentials::new(&random_token()).passport_hash,
             hashing: Semaphore::new(checks),
@@ -138,7 +138,7 @@ pub async fn serve(
     stream: TcpStream,
     peer: Peer,
     secure: bool,
-    passport: Arc<Service>,
+    passport: Arc<Context>,
     shutdown: CancellationToken,
 ) {
     let site = Site { local: peer.local, remote: peer.remote.ip(), secure };
@@ -155,7 +155,7 @@ pub async fn serve(
     }
 }
 
-async fn serve_tls(stream: TcpStream, site: Site, passport: &Service) {
+async fn serve_tls(stream: TcpStream, site: Site, passport: &Context) {
     let mut stream = match Ssl::new(&passport.tls).and_then(|ssl| SslStream::new(ssl, stream)) {
         Ok(stream) => stream,
         Err(e) => {
@@ -175,7 +175,7 @@ async fn serve_tls(stream: TcpStream, site: Site, passport: &Service) {
 }
 
 /// Reads the request, answers it and closes.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, passport: &Service) {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, passport: &Context) {
     let response = match timeout(REQUEST_TIMEOUT, http::read_request(&mut stream)).await {
         Ok(Ok(request)) => answer(&request, site, passport).await,
         Ok(Err(HttpError::Closed | HttpError::Io(_))) => return,
@@ -196,7 +196,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, 
 }
 
 /// Routes by path, then method: unknown paths `404`, anything but GET `405`.
-async fn answer(request: &Request, site: Site, passport: &Service) -> Response {
+async fn answer(request: &Request, site: Site, passport: &Context) -> Response {
     debug!(method = request.method, path = request.path, "request");
     let is = |path: &str| request.path.eq_ignore_ascii_case(path);
     let login = LOGIN_PATHS.iter().any(|p| is(p));
@@ -249,7 +249,7 @@ fn login_host(request: &Request, site: Site, public_host: &str) -> String {
 
 /// Checks the credentials; `200` with a ticket, `401` for a wrong or unknown account,
 /// `400` for a header that has credentials but lacks a part.
-async fn login(request: &Request, site: Site, passport: &Service) -> Response {
+async fn login(request: &Request, site: Site, passport: &Context) -> Response {
     let sign_in = match auth::parse(request.header("authorization")) {
         Ok(sign_in) => sign_in,
         Err(e) if e.is_malformed() => {
@@ -305,7 +305,7 @@ enum Checked {
 /// against a stand-in hash, so that it takes as long as a wrong password. A sign-in waits
 /// for a check only while few others do, and not for long: under a flood, honest sign-ins
 /// get a quick "busy" instead of a timeout.
-async fn verify(passport: &Service, sign_in: auth::SignIn) -> Result<Checked, StoreError> {
+async fn verify(passport: &Context, sign_in: auth::SignIn) -> Result<Checked, StoreError> {
     let Ok(_place) = passport.queue.try_acquire() else { return Ok(Checked::Busy) };
     let user = match sign_in.handle.parse::<Email>() {
         Ok(email) => passport.store.user(&email).await?,

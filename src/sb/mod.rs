@@ -151,7 +151,7 @@ impl Service for Sb {
         result.unwrap_or_else(|error| Outcome::rejected(trid_of(&frame.line), &error, self.joined.is_none()))
     }
 
-    async fn on_event(&mut self, event: SbEvent) -> Outcome {
+    fn on_event(&mut self, event: SbEvent) -> Outcome {
         Outcome::reply(match event {
             SbEvent::Joined { email, name } => Reply::new("JOI").arg(email).arg(url_encode(&name)),
             SbEvent::Left { email } => Reply::new("BYE").arg(email),

@@ -120,7 +120,7 @@ async fn nothing_before_usr_or_ans() {
 async fn calling_rings_the_callee_who_answers_and_joins() {
     let world = World::new(4).await;
     let ((mut alice_sb, mut alice_rx), _bob) = alice_and_bob(&world).await;
-    let joi = alice_sb.on_event(alice_rx.try_recv().expect("JOI")).await.replies[0].to_string();
+    let joi = alice_sb.on_event(alice_rx.try_recv().expect("JOI")).replies[0].to_string();
     assert_eq!(joi, "JOI bob@example.com bob%40example.com");
 }
 
@@ -145,7 +145,7 @@ async fn messages_are_relayed_and_acknowledged_as_asked() {
     let ((mut alice_sb, _alice_rx), (mut bob_sb, mut bob_rx)) = alice_and_bob(&world).await;
     assert_eq!(say_with(&mut alice_sb, "MSG 4 A 2", Some(b"hi")).await, (vec!["ACK 4".into()], false));
     assert_eq!(say_with(&mut alice_sb, "MSG 5 U 2", Some(b"hi")).await, (vec![], false));
-    let relayed = bob_sb.on_event(bob_rx.try_recv().expect("relayed")).await.replies[0].to_string();
+    let relayed = bob_sb.on_event(bob_rx.try_recv().expect("relayed")).replies[0].to_string();
     assert_eq!(relayed, "MSG alice@example.com alice%40example.com 2");
     assert_eq!(say(&mut bob_sb, "OUT").await, (vec![], true));
 }
@@ -156,6 +156,6 @@ async fn leaving_tells_the_others() {
     let ((mut alice_sb, mut alice_rx), (bob_sb, _bob_rx)) = alice_and_bob(&world).await;
     alice_rx.try_recv().expect("JOI");
     drop(bob_sb);
-    let bye = alice_sb.on_event(alice_rx.try_recv().expect("BYE")).await.replies[0].to_string();
+    let bye = alice_sb.on_event(alice_rx.try_recv().expect("BYE")).replies[0].to_string();
     assert_eq!(bye, "BYE bob@example.com");
 }

@@ -1,5 +1,5 @@
-//! URL, SND/SDC, IMS and PAG: services the official network ran elsewhere, answered the
-//! way a server without them should.
+//! URL, SND/SDC and PAG: what the official network ran outside Messenger (web pages,
+//! e-mail invitations, pages to phones), answered the way a server without them should.
 
 use tracing::info;
 
@@ -21,12 +21,6 @@ impl Online {
     pub(super) fn invite_by_mail(&self, command: &str, tr: TrId, email: &Email) -> Outcome {
         info!(user = %self.user.email, invitee = %email, "e-mail invitation requested (msnd sends no mail)");
         Outcome::reply(Reply::to(command, tr).arg("OK"))
-    }
-
-    /// `IMS tr ON|OFF` → `IMS tr 0 ON|OFF`: accept switchboard invitations or not.
-    pub(super) fn ims(&mut self, tr: TrId, on: bool) -> Outcome {
-        self.ctx.presence.set_accepting(self.user.id, self.conn, on);
-        Outcome::reply(Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" }))
     }
 
     /// `PAG`: a page to a mobile phone. msnd has no paging gateway, so it cannot be
