@@ -300,7 +300,7 @@ mod tests {
 
     fn handle(conn: ConnId) -> (SessionHandle<SbEvent>, mailbox::Receiver<SbEvent>) {
         let (mailbox, rx) = mailbox::mailbox(8);
-        (SessionHandle { conn, mailbox, kill: CancellationToken::new() }, rx)
+        (SessionHandle::new(conn, mailbox, CancellationToken::new()), rx)
     }
 
     fn email(s: &str) -> Email {

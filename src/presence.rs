@@ -50,23 +50,48 @@ pub enum Event {
 }
 
 /// How to reach one connection's task: notification sessions get [`Event`]s,
-/// switchboard participants their own kind.
-#[derive(Debug, Clone)]
+/// switchboard participants their own kind. Copied into every fan-out, so a copy is one
+/// reference count.
 pub struct SessionHandle<E = Event> {
     pub conn: ConnId,
-    pub mailbox: mailbox::Sender<E>,
+    reach: Arc<Reach<E>>,
+}
+
+struct Reach<E> {
+    mailbox: mailbox::Sender<E>,
     /// Cancelled to drop the connection without a word (a stuck client).
-    pub kill: CancellationToken,
+    kill: CancellationToken,
 }
 
 impl<E> SessionHandle<E> {
+    pub fn new(conn: ConnId, mailbox: mailbox::Sender<E>, kill: CancellationToken) -> SessionHandle<E> {
+        SessionHandle { conn, reach: Arc::new(Reach { mailbox, kill }) }
+    }
+
     /// Queues `event`; a full or closed mailbox gets the session dropped instead.
     pub fn deliver(&self, event: E) -> bool {
-        let delivered = self.mailbox.try_send(event).is_ok();
+        let delivered = self.reach.mailbox.try_send(event).is_ok();
         if !delivered {
-            self.kill.cancel();
+            self.reach.kill.cancel();
         }
         delivered
+    }
+
+    /// Whether the session has been dropped for not keeping up.
+    pub fn is_dropped(&self) -> bool {
+        self.reach.kill.is_cancelled()
+    }
+}
+
+impl<E> Clone for SessionHandle<E> {
+    fn clone(&self) -> Self {
+        SessionHandle { conn: self.conn, reach: self.reach.clone() }
+    }
+}
+
+impl<E> std::fmt::Debug for SessionHandle<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle").field("conn", &self.conn).finish_non_exhaustive()
     }
 }
 
@@ -97,8 +122,11 @@ impl Entry {
     }
 }
 
-/// The registry of online sessions. Cloning is an `Arc` bump. All presence fan-out
-/// happens here, under one lock, so what a watcher is told always matches the registry.
+/// The registry of online sessions. Cloning is an `Arc` bump. All presence fan-out starts
+/// here: who is told what is decided under the one lock, so it always matches the
+/// registry, and the mailboxes are filled after it is released, so the lock is held for a
+/// lookup per watcher, not for their deliveries. An account's changes all come from its
+/// one session's task, so its watchers hear of them in order.
 #[derive(Debug, Clone, Default)]
 pub struct Presence(Arc<Mutex<HashMap<UserId, Entry>>>);
 
@@ -109,9 +137,10 @@ impl Presence {
     /// [`Presence::set_lists`] says otherwise. A new login is shown to nobody.
     pub fn sign_in(&self, id: UserId, session: SessionHandle) {
         let mut online = self.lock();
+        let mut kicked = None;
         let entry = match online.remove(&id) {
             Some(older) => {
-                older.session.deliver(Event::LoggedInElsewhere);
+                kicked = Some(older.session.clone());
                 Entry { session, ..older }
             }
             None => Entry {
@@ -123,6 +152,10 @@ impl Presence {
             },
         };
         online.insert(id, entry);
+        drop(online);
+        if let Some(older) = kicked {
+            older.deliver(Event::LoggedInElsewhere);
+        }
     }
 
     /// Takes the account's privacy settings and reverse list from the database. Watchers
@@ -151,7 +184,9 @@ impl Presence {
         let gone = online.remove(&id).expect("checked just above");
         if let Some(shown) = gone.shown.as_ref().filter(|s| s.status.is_visible()) {
             let event = Event::Offline { id, email: shown.email.clone() };
-            deliver_locked(&online, gone.allowed_watchers(), &event);
+            let told = Deliveries::gather(&online, gone.allowed_watchers(), event);
+            drop(online);
+            told.send();
         }
     }
 
@@ -171,7 +206,9 @@ impl Presence {
             return;
         };
         let watchers = entry.allowed_watchers();
-        deliver_locked(&online, watchers, &event);
+        let told = Deliveries::gather(&online, watchers, event);
+        drop(online);
+        told.send();
     }
 
     /// Replaces the account's privacy settings (after ADD/REM AL/BL, BLP); watchers whose
@@ -190,8 +227,11 @@ impl Presence {
             }
         }
         let offline = Event::Offline { id, email: shown.email.clone() };
-        deliver_locked(&online, shown_to, &Event::Online(shown));
-        deliver_locked(&online, hidden_from, &offline);
+        let appear = Deliveries::gather(&online, shown_to, Event::Online(shown));
+        let vanish = Deliveries::gather(&online, hidden_from, offline);
+        drop(online);
+        appear.send();
+        vanish.send();
     }
 
     /// Records that `watcher` put `owner` on (or took it off) their FL.
@@ -229,7 +269,8 @@ impl Presence {
     /// Delivers `event` to the account's session if that is still `conn`; whether it was
     /// queued.
     pub fn deliver_to(&self, id: UserId, conn: ConnId, event: Event) -> bool {
-        self.lock().get(&id).filter(|e| e.session.conn == conn).is_some_and(|e| e.session.deliver(event))
+        let session = self.lock().get(&id).filter(|e| e.session.conn == conn).map(|e| e.session.clone());
+        session.is_some_and(|session| session.deliver(event))
     }
 
     /// Whether the account is online and not hidden.
@@ -245,7 +286,8 @@ impl Presence {
 
     /// Delivers `event` to each of `to` that is online.
     pub fn deliver(&self, to: impl IntoIterator<Item = UserId>, event: &Event) {
-        deliver_locked(&self.lock(), to, event);
+        let told = Deliveries::gather(&self.lock(), to, event.clone());
+        told.send();
     }
 
     /// Number of accounts online.
@@ -263,10 +305,26 @@ impl Presence {
     }
 }
 
-fn deliver_locked(online: &HashMap<UserId, Entry>, to: impl IntoIterator<Item = UserId>, event: &Event) {
-    for id in to {
-        if let Some(entry) = online.get(&id) {
-            entry.session.deliver(event.clone());
+/// One event for the online sessions among some accounts, gathered under the registry's
+/// lock and sent after it.
+struct Deliveries {
+    to: Vec<SessionHandle>,
+    event: Event,
+}
+
+impl Deliveries {
+    fn gather(
+        online: &HashMap<UserId, Entry>,
+        to: impl IntoIterator<Item = UserId>,
+        event: Event,
+    ) -> Deliveries {
+        let to = to.into_iter().filter_map(|id| Some(online.get(&id)?.session.clone())).collect();
+        Deliveries { to, event }
+    }
+
+    fn send(self) {
+        for session in &self.to {
+            session.deliver(self.event.clone());
         }
     }
 }
@@ -278,7 +336,7 @@ mod tests {
 
     fn session(conn: ConnId, capacity: usize) -> (SessionHandle, mailbox::Receiver<Event>) {
         let (mailbox, rx) = mailbox::mailbox(capacity);
-        (SessionHandle { conn, mailbox, kill: CancellationToken::new() }, rx)
+        (SessionHandle::new(conn, mailbox, CancellationToken::new()), rx)
     }
 
     fn privacy(blp: Blp, allow: &[UserId], block: &[UserId]) -> Arc<Privacy> {
@@ -359,8 +417,8 @@ mod tests {
     fn a_full_mailbox_gets_the_session_dropped() {
         let (handle, _rx) = session(1, 1);
         assert!(handle.deliver(Event::LoggedInElsewhere));
-        assert!(!handle.kill.is_cancelled());
+        assert!(!handle.is_dropped());
         assert!(!handle.deliver(Event::LoggedInElsewhere));
-        assert!(handle.kill.is_cancelled());
+        assert!(handle.is_dropped());
     }
 }

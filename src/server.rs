@@ -258,14 +258,14 @@ async fn serve(serves: Listener, accepted: Accepted, services: &Services) {
     let sb_deadlines = Deadlines { idle: services.chat_idle, idle_counts_events: true, ..ns_deadlines };
     let ns = |role: Role, connection: Connection, admission: Admission| {
         let (mailbox, rx) = mailbox(limits.mailbox_size);
-        let session = SessionHandle { conn, mailbox, kill: kill.clone() };
+        let session = SessionHandle::new(conn, mailbox, kill.clone());
         let ns = Ns::new(services.ns.clone(), role, peer, session);
         let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
         conn::run(connection, ns, signals, &ns_deadlines)
     };
     let sb = |connection: Connection, admission: Admission| {
         let (mailbox, rx) = mailbox(limits.mailbox_size);
-        let sb = Sb::new(services.sb.clone(), SessionHandle { conn, mailbox, kill: kill.clone() });
+        let sb = Sb::new(services.sb.clone(), SessionHandle::new(conn, mailbox, kill.clone()));
         let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
         conn::run(connection, sb, signals, &sb_deadlines)
     };

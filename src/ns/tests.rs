@@ -40,7 +40,7 @@ async fn context(adjust: impl FnOnce(&mut Config)) -> (Arc<Context>, tempfile::T
 /// A notification connection numbered `conn`, and its mailbox.
 fn connection(ctx: &Arc<Context>, role: Role, conn: ConnId) -> (Ns, Receiver<Event>) {
     let (mailbox, rx) = mailbox::mailbox(64);
-    let session = SessionHandle { conn, mailbox, kill: CancellationToken::new() };
+    let session = SessionHandle::new(conn, mailbox, CancellationToken::new());
     let peer = Peer { remote: "192.0.2.7:40000".parse().unwrap(), local: "10.0.0.5:1864".parse().unwrap() };
     (Ns::new(ctx.clone(), role, peer, session), rx)
 }

@@ -34,7 +34,7 @@ impl World {
         let user = self.ctx.store.create_user(&email.parse().unwrap(), email, &creds).await.unwrap();
         let (mailbox, rx) = mailbox::mailbox(16);
         let presence = &self.ctx.presence;
-        presence.sign_in(user.id, SessionHandle { conn, mailbox, kill: CancellationToken::new() });
+        presence.sign_in(user.id, SessionHandle::new(conn, mailbox, CancellationToken::new()));
         let everyone = Privacy { blp: Blp::Allow, allow: HashSet::new(), block: HashSet::new() };
         presence.set_lists(user.id, conn, Arc::new(everyone), []);
         let shown =
@@ -46,7 +46,7 @@ impl World {
     /// A switchboard connection numbered `conn`, and its mailbox.
     fn connection(&self, conn: ConnId) -> (Sb, Receiver<SbEvent>) {
         let (mailbox, rx) = mailbox::mailbox(16);
-        (Sb::new(self.ctx.clone(), SessionHandle { conn, mailbox, kill: CancellationToken::new() }), rx)
+        (Sb::new(self.ctx.clone(), SessionHandle::new(conn, mailbox, CancellationToken::new())), rx)
     }
 
     /// `email`'s connection `conn` opens a chat with the cookie `XFR SB` would give.
