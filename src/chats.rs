@@ -1,9 +1,10 @@
-//! Switchboard sessions and their cookies, in memory. A cookie is 128 random bits, bound
-//! to one account (and, for an invitation, one session), single-use and short-lived. A
-//! session lives while it has participants.
+//! Switchboard sessions (chats) and their cookies, in memory. A cookie is 128 random bits,
+//! bound to one account (and, for an invitation, one session), single-use and short-lived.
+//! A session lives while it has participants. Each chat has a lock of its own: relaying a
+//! message takes only its chat's, never the one over all chats and cookies.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::credentials::random_token;
 use crate::presence::{ConnId, SessionHandle};
-use crate::protocol::Email;
+use crate::protocol::{url_encode, Email};
 use crate::store::UserId;
 
 /// A session's number, sent in `CAL .. RINGING` and `RNG` (decimal: clients parse it).
@@ -24,25 +25,48 @@ pub type SessionId = u32;
 /// cookie is); it must only be unique among live sessions.
 const SESSION_IDS: std::ops::RangeInclusive<SessionId> = 10_000_000..=i32::MAX as SessionId;
 
+/// Who someone in a chat is, as the others see them; made once per participant and shared
+/// by every event about them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Who {
+    pub email: Email,
+    /// The friendly name URL-encoded, as `IRO`, `JOI` and `MSG` carry it.
+    pub encoded_name: String,
+}
+
 /// What a participant's connection is told about the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SbEvent {
     /// `JOI handle name`
-    Joined { email: Email, name: String },
+    Joined(Arc<Who>),
     /// `BYE handle`
-    Left { email: Email },
+    Left(Arc<Who>),
     /// `MSG handle name len` + payload
-    Message { email: Email, name: String, payload: Bytes },
+    Message { from: Arc<Who>, payload: Bytes },
 }
 
 /// Someone in a session.
 #[derive(Debug, Clone)]
 pub struct Participant {
     pub user: UserId,
-    pub email: Email,
-    /// Decoded friendly name.
+    pub who: Arc<Who>,
+    /// Decoded friendly name (for the `RNG` of an invitation, rendered by the callee).
     pub name: String,
     pub handle: SessionHandle<SbEvent>,
+}
+
+/// One running chat: its id and its own lock.
+#[derive(Debug, Clone)]
+pub struct Chat {
+    pub id: SessionId,
+    room: Arc<Mutex<Session>>,
+}
+
+impl Chat {
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        // Every change is one statement under the lock, so a poisoned chat is still whole.
+        self.room.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Who a cookie lets in, and where.
@@ -70,6 +94,8 @@ struct Session {
     participants: Vec<Participant>,
     /// Invited and not yet joined, until their cookie expires.
     invited: HashMap<UserId, Invitation>,
+    /// The last participant has left and the chat is gone: nobody may join it any more.
+    ended: bool,
 }
 
 /// An invitation sent as `RNG` to one notification session.
@@ -100,7 +126,7 @@ impl Session {
 #[derive(Debug, Default)]
 struct Inner {
     cookies: HashMap<String, Cookie>,
-    sessions: HashMap<SessionId, Session>,
+    sessions: HashMap<SessionId, Chat>,
     /// Cookie count at which expired ones are next swept out.
     sweep_at: usize,
 }
@@ -137,7 +163,7 @@ impl Switchboards {
         email: &Email,
         cookie: &str,
         handle: SessionHandle<SbEvent>,
-    ) -> Option<(SessionId, Participant)> {
+    ) -> Option<(Chat, Participant)> {
         let mut inner = self.lock();
         let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session.is_none())?;
         let id = loop {
@@ -146,44 +172,45 @@ impl Switchboards {
                 break id;
             }
         };
-        let me = Participant { user: cookie.user, email: cookie.email, name: cookie.name, handle };
-        inner.sessions.insert(id, Session { participants: vec![me.clone()], invited: HashMap::new() });
-        Some((id, me))
+        let me = cookie.participant(handle);
+        let session = Session { participants: vec![me.clone()], ..Session::default() };
+        let chat = Chat { id, room: Arc::new(Mutex::new(session)) };
+        inner.sessions.insert(id, chat.clone());
+        Some((chat, me))
     }
 
     /// `CAL`: records the invitation, to be rung on the invitee's notification session
     /// `rung`, and returns the invitee's cookie.
     pub fn invite(
         &self,
-        session: SessionId,
+        chat: &Chat,
         invitee: (UserId, ConnId),
         email: &Email,
         name: &str,
         still_there: StillThere<'_>,
     ) -> Result<String, InviteError> {
         let (user, rung) = invitee;
-        let mut inner = self.lock();
-        let s = inner.sessions.get_mut(&session).expect("a participant's session exists while it is in it");
-        s.expire_invitations(still_there);
-        if s.involves(user) {
-            return Err(InviteError::AlreadyThere);
+        {
+            let mut s = chat.lock();
+            s.expire_invitations(still_there);
+            if s.involves(user) {
+                return Err(InviteError::AlreadyThere);
+            }
+            if s.participants.len() + s.invited.len() >= self.max_participants {
+                return Err(InviteError::Full);
+            }
+            s.invited.insert(user, Invitation { expires: Instant::now() + self.cookie_ttl, rung });
         }
-        if s.participants.len() + s.invited.len() >= self.max_participants {
-            return Err(InviteError::Full);
-        }
-        s.invited.insert(user, Invitation { expires: Instant::now() + self.cookie_ttl, rung });
-        Ok(self.issue(&mut inner, user, email, name, Some(session)))
+        Ok(self.issue(&mut self.lock(), user, email, name, Some(chat.id)))
     }
 
     /// Withdraws an invitation that could not be delivered.
-    pub fn uninvite(&self, session: SessionId, user: UserId) {
-        if let Some(s) = self.lock().sessions.get_mut(&session) {
-            s.invited.remove(&user);
-        }
+    pub fn uninvite(&self, chat: &Chat, user: UserId) {
+        chat.lock().invited.remove(&user);
     }
 
-    /// `ANS tr handle cookie session`: joins, tells the others, and returns the roster
-    /// as it was (for `IRO`) with the joiner; `None` for a bad cookie or a session
+    /// `ANS tr handle cookie session`: joins, tells the others, and returns the chat, the
+    /// roster as it was (for `IRO`) and the joiner; `None` for a bad cookie or a session
     /// that has ended.
     pub fn join(
         &self,
@@ -191,27 +218,33 @@ impl Switchboards {
         cookie: &str,
         session: SessionId,
         handle: SessionHandle<SbEvent>,
-    ) -> Option<(Vec<Participant>, Participant)> {
-        let mut inner = self.lock();
-        let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session == Some(session))?;
-        let s = inner.sessions.get_mut(&session)?;
-        s.invited.remove(&cookie.user);
-        let me = Participant { user: cookie.user, email: cookie.email, name: cookie.name, handle };
-        let joined = SbEvent::Joined { email: me.email.clone(), name: me.name.clone() };
+    ) -> Option<(Chat, Vec<Participant>, Participant)> {
+        let (chat, cookie) = {
+            let mut inner = self.lock();
+            let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session == Some(session))?;
+            (inner.sessions.get(&session)?.clone(), cookie)
+        };
+        let me = cookie.participant(handle);
+        let mut s = chat.lock();
+        if s.ended {
+            return None;
+        }
+        s.invited.remove(&me.user);
+        let joined = SbEvent::Joined(me.who.clone());
         for other in &s.participants {
             other.handle.deliver(joined.clone());
         }
         let roster = s.participants.clone();
         s.participants.push(me.clone());
-        Some((roster, me))
+        drop(s);
+        Some((chat, roster, me))
     }
 
     /// Relays an event from `from` to every other participant.
-    pub fn relay(&self, session: SessionId, from: ConnId, event: SbEvent) -> Delivery {
-        let inner = self.lock();
-        let others = inner.sessions.get(&session).map_or(&[][..], |s| &s.participants[..]);
+    pub fn relay(&self, chat: &Chat, from: ConnId, event: SbEvent) -> Delivery {
+        let s = chat.lock();
         let mut delivery = Delivery { recipients: 0, delivered: 0 };
-        for other in others.iter().filter(|p| p.handle.conn != from) {
+        for other in s.participants.iter().filter(|p| p.handle.conn != from) {
             delivery.recipients += 1;
             if other.handle.deliver(event.clone()) {
                 delivery.delivered += 1;
@@ -220,27 +253,33 @@ impl Switchboards {
         delivery
     }
 
-    /// Whether `user` is in `session`, or invited to it and the invitation still stands.
-    pub fn involves(&self, session: SessionId, user: UserId, still_there: StillThere<'_>) -> bool {
-        self.lock().sessions.get_mut(&session).is_some_and(|s| {
-            s.expire_invitations(still_there);
-            s.involves(user)
-        })
+    /// Whether `user` is in the chat, or invited to it and the invitation still stands.
+    pub fn involves(&self, chat: &Chat, user: UserId, still_there: StillThere<'_>) -> bool {
+        let mut s = chat.lock();
+        s.expire_invitations(still_there);
+        s.involves(user)
     }
 
     /// A participant leaves (OUT or a dropped connection): the others get `BYE`; the
     /// session ends with its last participant.
-    pub fn leave(&self, session: SessionId, conn: ConnId) {
-        let mut inner = self.lock();
-        let Some(s) = inner.sessions.get_mut(&session) else { return };
+    pub fn leave(&self, chat: &Chat, conn: ConnId) {
+        let mut s = chat.lock();
         let Some(at) = s.participants.iter().position(|p| p.handle.conn == conn) else { return };
         let gone = s.participants.remove(at);
-        let bye = SbEvent::Left { email: gone.email };
+        let bye = SbEvent::Left(gone.who);
         for other in &s.participants {
             other.handle.deliver(bye.clone());
         }
+        if !s.participants.is_empty() {
+            return;
+        }
+        drop(s);
+        // The chat's lock is taken after the one over all chats, never before it.
+        let mut inner = self.lock();
+        let mut s = chat.lock();
         if s.participants.is_empty() {
-            inner.sessions.remove(&session);
+            s.ended = true;
+            inner.sessions.remove(&chat.id);
         }
     }
 
@@ -281,6 +320,13 @@ impl Switchboards {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every change is one statement under the lock, so a poisoned map is still whole.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Cookie {
+    fn participant(self, handle: SessionHandle<SbEvent>) -> Participant {
+        let who = Arc::new(Who { email: self.email, encoded_name: url_encode(&self.name) });
+        Participant { user: self.user, who, name: self.name, handle }
     }
 }
 
@@ -335,25 +381,25 @@ mod tests {
     fn an_invitation_lapses_with_its_cookie() {
         let alice = email("alice@example.com");
         let boards = Switchboards::new(Duration::from_secs(60), 2);
-        let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
+        let (chat, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
         let bob = email("bob@example.com");
-        boards.invite(id, (2, 20), &bob, "Bob", THERE).unwrap();
-        assert!(boards.involves(id, 2, THERE));
-        boards.lock().sessions.get_mut(&id).unwrap().invited.get_mut(&2).unwrap().expires = Instant::now();
-        assert!(!boards.involves(id, 2, THERE), "lapsed");
-        assert!(boards.invite(id, (2, 20), &bob, "Bob", THERE).is_ok(), "and can be renewed");
+        boards.invite(&chat, (2, 20), &bob, "Bob", THERE).unwrap();
+        assert!(boards.involves(&chat, 2, THERE));
+        chat.lock().invited.get_mut(&2).unwrap().expires = Instant::now();
+        assert!(!boards.involves(&chat, 2, THERE), "lapsed");
+        assert!(boards.invite(&chat, (2, 20), &bob, "Bob", THERE).is_ok(), "and can be renewed");
     }
 
     #[test]
     fn an_invitation_rung_on_an_ended_session_is_withdrawn() {
         let alice = email("alice@example.com");
         let boards = Switchboards::new(Duration::from_secs(60), 2);
-        let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
-        boards.invite(id, (2, 20), &email("bob@example.com"), "Bob", THERE).unwrap();
+        let (chat, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
+        boards.invite(&chat, (2, 20), &email("bob@example.com"), "Bob", THERE).unwrap();
         let signed_out: StillThere<'_> = &|user, conn| (user, conn) != (2, 20);
-        assert!(!boards.involves(id, 2, signed_out), "Bob's session 20 has ended");
+        assert!(!boards.involves(&chat, 2, signed_out), "Bob's session 20 has ended");
         let carol = email("c@example.com");
-        assert!(boards.invite(id, (3, 30), &carol, "C", signed_out).is_ok(), "and Bob no longer counts");
+        assert!(boards.invite(&chat, (3, 30), &carol, "C", signed_out).is_ok(), "and Bob no longer counts");
     }
 
     #[test]
@@ -361,24 +407,30 @@ mod tests {
         let boards = Switchboards::new(Duration::from_secs(60), 3);
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
         let (a, mut a_rx) = handle(1);
-        let (id, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), a).unwrap();
-        let cookie = boards.invite(id, (2, 20), &bob, "Bob", THERE).unwrap();
-        assert_eq!(boards.invite(id, (2, 20), &bob, "Bob", THERE), Err(InviteError::AlreadyThere));
+        let (chat, me) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice A"), a).unwrap();
+        assert_eq!(me.who.encoded_name, "Alice%20A", "encoded once, for every event about her");
+        let cookie = boards.invite(&chat, (2, 20), &bob, "Bob", THERE).unwrap();
+        assert_eq!(boards.invite(&chat, (2, 20), &bob, "Bob", THERE), Err(InviteError::AlreadyThere));
         let (b, mut b_rx) = handle(2);
-        let (roster, me) = boards.join(&bob, &cookie, id, b).unwrap();
-        assert_eq!((roster.len(), me.name.as_str()), (1, "Bob"));
-        assert_eq!(a_rx.try_recv().unwrap(), SbEvent::Joined { email: bob.clone(), name: "Bob".into() });
-        let message =
-            SbEvent::Message { email: alice.clone(), name: "Alice".into(), payload: Bytes::from("hi") };
-        assert_eq!(boards.relay(id, 1, message.clone()), Delivery { recipients: 1, delivered: 1 });
+        let (_, roster, bob_in) = boards.join(&bob, &cookie, chat.id, b).unwrap();
+        assert_eq!((roster.len(), bob_in.name.as_str()), (1, "Bob"));
+        assert_eq!(a_rx.try_recv().unwrap(), SbEvent::Joined(bob_in.who.clone()));
+        let message = SbEvent::Message { from: me.who.clone(), payload: Bytes::from("hi") };
+        assert_eq!(boards.relay(&chat, 1, message.clone()), Delivery { recipients: 1, delivered: 1 });
         assert_eq!(b_rx.try_recv().unwrap(), message);
         let carol = email("c@example.com");
-        let for_carol = boards.invite(id, (3, 30), &carol, "C", THERE).unwrap();
-        assert!(boards.join(&carol, &for_carol, id.wrapping_add(1), handle(3).0).is_none(), "wrong session");
-        assert_eq!(boards.invite(id, (4, 40), &email("d@example.com"), "D", THERE), Err(InviteError::Full));
-        boards.leave(id, 1);
-        assert_eq!(b_rx.try_recv().unwrap(), SbEvent::Left { email: alice });
-        boards.leave(id, 2);
+        let for_carol = boards.invite(&chat, (3, 30), &carol, "C", THERE).unwrap();
+        assert!(
+            boards.join(&carol, &for_carol, chat.id.wrapping_add(1), handle(3).0).is_none(),
+            "wrong session"
+        );
+        assert_eq!(
+            boards.invite(&chat, (4, 40), &email("d@example.com"), "D", THERE),
+            Err(InviteError::Full)
+        );
+        boards.leave(&chat, 1);
+        assert_eq!(b_rx.try_recv().unwrap(), SbEvent::Left(me.who));
+        boards.leave(&chat, 2);
         assert!(boards.is_empty());
     }
 }

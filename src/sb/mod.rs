@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 
-use crate::chats::{InviteError, Participant, SbEvent, SessionId, Switchboards};
+use crate::chats::{Chat, InviteError, Participant, SbEvent, SessionId, Switchboards};
 use crate::codec::Frame;
 use crate::conn::{Outcome, Service};
 use crate::presence::{Event, Presence, SessionHandle};
 use crate::protocol::command::{trid_of, Ack, SbCommand};
-use crate::protocol::{url_encode, Email, ProtocolError, Reply, TrId};
+use crate::protocol::{Email, ProtocolError, Reply, TrId};
 use crate::store::{internal, Store};
 
 /// What the switchboard works with: built once by the server, shared by its connections.
@@ -30,7 +30,7 @@ pub struct Sb {
     ctx: Arc<Context>,
     handle: SessionHandle<SbEvent>,
     /// The session and who I am in it, once `USR` or `ANS` succeeded.
-    joined: Option<(SessionId, Participant)>,
+    joined: Option<(Chat, Participant)>,
 }
 
 impl Sb {
@@ -54,11 +54,10 @@ impl Sb {
     /// `USR tr handle cookie` → `USR tr OK handle name`: a new session with me in it.
     fn usr(&mut self, tr: TrId, email: &Email, cookie: &str) -> Result<Outcome, ProtocolError> {
         let boards = &self.ctx.chats;
-        let (session, me) =
-            boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
-        info!(user = %me.email, session, "switchboard session opened");
-        let reply = Reply::to("USR", tr).arg("OK").arg(&me.email).arg(url_encode(&me.name));
-        self.joined = Some((session, me));
+        let (chat, me) = boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
+        info!(user = %me.who.email, session = chat.id, "switchboard session opened");
+        let reply = Reply::to("USR", tr).arg("OK").arg(&me.who.email).arg(&me.who.encoded_name);
+        self.joined = Some((chat, me));
         Ok(Outcome::reply(reply))
     }
 
@@ -72,26 +71,28 @@ impl Sb {
         session: SessionId,
     ) -> Result<Outcome, ProtocolError> {
         let boards = &self.ctx.chats;
-        let (roster, me) =
+        let (chat, roster, me) =
             boards.join(email, cookie, session, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
-        debug!(user = %me.email, session, "joined a switchboard session");
+        debug!(user = %me.who.email, session, "joined a switchboard session");
         let total = roster.len();
         let mut replies: Vec<Reply> = roster
             .iter()
             .enumerate()
-            .map(|(i, p)| Reply::to("IRO", tr).arg(i + 1).arg(total).arg(&p.email).arg(url_encode(&p.name)))
+            .map(|(i, p)| {
+                Reply::to("IRO", tr).arg(i + 1).arg(total).arg(&p.who.email).arg(&p.who.encoded_name)
+            })
             .collect();
         replies.push(Reply::to("ANS", tr).arg("OK"));
-        self.joined = Some((session, me));
+        self.joined = Some((chat, me));
         Ok(Outcome::replies(replies))
     }
 
     /// `CAL tr handle` → `CAL tr RINGING session`, and the callee's notification session
     /// rings. Offline, hidden, not accepting and blocking all look the same: `217`.
     async fn cal(&mut self, tr: TrId, callee: Option<Email>) -> Result<Outcome, ProtocolError> {
-        let (session, me) = self.joined.as_ref().expect("CAL is dispatched only after joining");
+        let (chat, me) = self.joined.as_ref().expect("CAL is dispatched only after joining");
         let callee = callee.ok_or(ProtocolError::InvalidUsername)?;
-        if callee == me.email {
+        if callee == me.who.email {
             return Err(ProtocolError::AlreadyThere);
         }
         let Some(user) = self.ctx.store.user(&callee).await.map_err(internal)? else {
@@ -99,7 +100,7 @@ impl Sb {
         };
         let (boards, presence) = (&self.ctx.chats, &self.ctx.presence);
         let still_there = |user, conn| presence.is_session(user, conn);
-        if boards.involves(*session, user.id, &still_there) {
+        if boards.involves(chat, user.id, &still_there) {
             return Err(ProtocolError::AlreadyThere);
         }
         // An invitation would give a hidden caller away.
@@ -108,29 +109,29 @@ impl Sb {
         }
         let rung = presence.ringable(user.id, me.user).ok_or(ProtocolError::NotAccepting)?;
         let invitee = (user.id, rung);
-        let cookie = boards
-            .invite(*session, invitee, &user.email, &user.friendly_name, &still_there)
-            .map_err(|e| match e {
+        let cookie = boards.invite(chat, invitee, &user.email, &user.friendly_name, &still_there).map_err(
+            |e| match e {
                 InviteError::AlreadyThere => ProtocolError::AlreadyThere,
                 InviteError::Full => ProtocolError::SwitchboardFailed,
-            })?;
-        let ring =
-            Event::Ring { session: *session, cookie, caller: me.email.clone(), caller_name: me.name.clone() };
+            },
+        )?;
+        let caller = me.who.email.clone();
+        let ring = Event::Ring { session: chat.id, cookie, caller, caller_name: me.name.clone() };
         // Signed out (or stuck) since: the invitation is withdrawn, as if never made.
         if !presence.deliver_to(user.id, rung, ring) {
-            boards.uninvite(*session, user.id);
+            boards.uninvite(chat, user.id);
             return Err(ProtocolError::NotAccepting);
         }
-        debug!(callee = %user.email, session, "ringing");
-        Ok(Outcome::reply(Reply::to("CAL", tr).arg("RINGING").arg(session)))
+        debug!(callee = %user.email, session = chat.id, "ringing");
+        Ok(Outcome::reply(Reply::to("CAL", tr).arg("RINGING").arg(chat.id)))
     }
 
     /// `MSG tr U|N|A len`: relayed to everyone else as `MSG handle name len`. `N` hears
     /// only of failure (`NAK`), `A` of both (`ACK`/`NAK`); a message to nobody failed.
     fn msg(&mut self, tr: TrId, ack: Ack, payload: bytes::Bytes) -> Outcome {
-        let (session, me) = self.joined.as_ref().expect("MSG is dispatched only after joining");
-        let event = SbEvent::Message { email: me.email.clone(), name: me.name.clone(), payload };
-        let delivery = self.ctx.chats.relay(*session, self.handle.conn, event);
+        let (chat, me) = self.joined.as_ref().expect("MSG is dispatched only after joining");
+        let event = SbEvent::Message { from: me.who.clone(), payload };
+        let delivery = self.ctx.chats.relay(chat, self.handle.conn, event);
         let all = delivery.recipients > 0 && delivery.delivered == delivery.recipients;
         match (ack, all) {
             (Ack::Always, true) => Outcome::reply(Reply::to("ACK", tr)),
@@ -153,10 +154,10 @@ impl Service for Sb {
 
     fn on_event(&mut self, event: SbEvent) -> Outcome {
         Outcome::reply(match event {
-            SbEvent::Joined { email, name } => Reply::new("JOI").arg(email).arg(url_encode(&name)),
-            SbEvent::Left { email } => Reply::new("BYE").arg(email),
-            SbEvent::Message { email, name, payload } => {
-                Reply::new("MSG").arg(email).arg(url_encode(&name)).payload(payload)
+            SbEvent::Joined(who) => Reply::new("JOI").arg(&who.email).arg(&who.encoded_name),
+            SbEvent::Left(who) => Reply::new("BYE").arg(&who.email),
+            SbEvent::Message { from, payload } => {
+                Reply::new("MSG").arg(&from.email).arg(&from.encoded_name).payload(payload)
             }
         })
     }
@@ -166,7 +167,7 @@ impl Service for Sb {
     }
 
     fn account(&self) -> Option<&Email> {
-        self.joined.as_ref().map(|(_, me)| &me.email)
+        self.joined.as_ref().map(|(_, me)| &me.who.email)
     }
 }
 
@@ -179,9 +180,9 @@ pub fn opens_session(frame: &Frame) -> bool {
 impl Drop for Sb {
     /// Leaving on every way out: the others get `BYE`.
     fn drop(&mut self) {
-        if let Some((session, me)) = &self.joined {
-            self.ctx.chats.leave(*session, self.handle.conn);
-            debug!(user = %me.email, session, "left the switchboard session");
+        if let Some((chat, me)) = &self.joined {
+            self.ctx.chats.leave(chat, self.handle.conn);
+            debug!(user = %me.who.email, session = chat.id, "left the switchboard session");
         }
     }
 }

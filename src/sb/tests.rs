@@ -13,6 +13,7 @@ use crate::credentials::Credentials;
 use crate::mailbox::{self, Receiver};
 use crate::presence::{ConnId, Privacy, Shown};
 use crate::protocol::lists::{Blp, Status};
+use crate::protocol::url_encode;
 use crate::protocol::view::UserId;
 
 struct World {
