@@ -1,15 +1,24 @@
 //! msnd: an MSN Messenger server for protocol versions MSNP2 to MSNP8.
 //!
-//! - [`protocol`]: the protocol as data (commands, replies, per-version [`protocol::Dialect`]).
-//! - [`codec`]: bytes to frames and back, with size limits.
-//! - [`conn`]: one connection's loop; [`admission`]: connection caps; [`server`]: listeners,
-//!   shutdown.
-//! - [`ns`]: the dispatch and notification servers; [`sb`]: the switchboard (chats).
-//! - [`passport`]: the Passport 1.4 HTTPS service that issues MSNP8 login tickets.
-//! - [`presence`]: who is online; [`mailbox`]: each connection's queue of events.
-//! - [`store`]: SQLite through sqlx; [`credentials`]: what is stored instead of passwords.
-//! - [`config`]: TOML with embedded defaults; [`cli`]: the `msnd` command line;
-//!   [`import`]: bulk account creation (`msnd user import`).
+//! The modules in floors, each using only those on its floor or below (`tests/floors.rs`
+//! checks it, and that there is no import cycle):
+//!
+//! 1. [`protocol`]: the protocol as data, std and bytes only: commands, replies and how each
+//!    version renders them ([`protocol::Dialect`]), error codes, and the view types
+//!    ([`protocol::view`]) the store fills and the renderer reads.
+//! 2. [`codec`]: bytes to frames and back, with size limits; [`config`]: TOML with embedded
+//!    defaults; [`credentials`]: what is stored instead of passwords; [`mailbox`]: a
+//!    connection's queue of events; [`throttle`]: counting per address or account;
+//!    [`admission`]: connection caps.
+//! 3. [`conn`]: one connection's loop (deadlines, rate, shutdown), for any [`conn::Service`].
+//! 4. The registries and the database: [`store`] (SQLite through sqlx), [`presence`] (who
+//!    is online and who may see whom), [`chats`] (switchboard sessions and cookies),
+//!    [`tickets`] (Passport tickets).
+//! 5. The services, each with a context of its own: [`ns`] (dispatch and notification
+//!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 over HTTP(S)).
+//! 6. [`server`]: binds the listeners, builds each service's context, admits connections,
+//!    shuts down.
+//! 7. [`cli`] and `main`: the `msnd` command line; [`import`]: `msnd user import`.
 #![forbid(unsafe_code)]
 
 pub mod admission;
