@@ -6,7 +6,7 @@ use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
 pub use crate::protocol::Frame;
-use crate::protocol::Reply;
+use crate::protocol::{vocabulary, Reply};
 
 /// Which side's commands are being read: the two directions carry different payload commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +20,10 @@ pub enum Reading {
 impl Reading {
     /// Whether `command`, read in this direction, is followed by a payload.
     pub fn has_payload(self, command: &str) -> bool {
-        match self {
-            Reading::FromClient => matches!(command, "MSG" | "QRY" | "PAG" | "SDC"),
-            Reading::FromServer => matches!(command, "MSG" | "NOT" | "IPG"),
-        }
+        vocabulary::spec(command).is_some_and(|spec| match self {
+            Reading::FromClient => spec.client_payload,
+            Reading::FromServer => spec.server_payload,
+        })
     }
 }
 

@@ -19,6 +19,7 @@ use crate::admission::Admission;
 use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
 use crate::config::Limits;
 use crate::mailbox;
+use crate::protocol::vocabulary::{self, Secret};
 use crate::protocol::{Email, ProtocolError, Reply, TrId};
 
 /// The two ends of a client's connection, IPv4-mapped addresses unmapped.
@@ -457,13 +458,9 @@ async fn write(framed: &mut Framed<TcpStream, MsnpCodec>, replies: Vec<Reply>) -
 /// Hides secrets in a wire-log line: the answer of `USR .. S`, switchboard cookies.
 pub fn redact(line: &str) -> Cow<'_, str> {
     let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
-    let secret_at = match tokens.as_slice() {
-        ["USR", _, _, "S", _, ..] => Some(4),
-        ["USR", _, _, _] | ["ANS", _, _, _, ..] => Some(3),
-        _ => tokens.iter().position(|t| *t == "CKI").map(|i| i + 1),
-    };
-    match secret_at {
-        Some(i) if i < tokens.len() => {
+    let secret = tokens.first().and_then(|name| vocabulary::spec(name)).map_or(Secret::None, |s| s.secret);
+    match secret.position(&tokens) {
+        Some(i) => {
             let mut kept = tokens;
             kept[i] = "***";
             Cow::Owned(kept.join(" "))

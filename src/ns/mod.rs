@@ -145,7 +145,7 @@ impl Online {
     /// After login: every command the dialect knows.
     async fn handle(&mut self, command: Command) -> Result<Outcome, ProtocolError> {
         let held = self.held.take();
-        if !self.dialect.knows(command.name()) && !matches!(command, Command::Png | Command::Out) {
+        if !self.dialect.knows(command.name()) {
             return match command {
                 Command::WrongDirection { name } => Err(ProtocolError::WrongDirection(name)),
                 other => Err(ProtocolError::Unknown(other.name().to_owned())),

@@ -121,18 +121,10 @@ impl Dialect {
         }
     }
 
-    /// Whether this version has the notification-server command `name` at all.
+    /// Whether this version has the notification-server command `name` at all (the
+    /// [`vocabulary`](super::vocabulary) says).
     pub fn knows(&self, name: &str) -> bool {
-        match name {
-            "VER" | "CVR" | "CVQ" | "USR" | "XFR" | "OUT" | "SYN" | "LST" | "GTC" | "BLP" | "ADD" | "REM"
-            | "REA" | "CHG" | "URL" | "PNG" | "FND" | "SND" => true,
-            "INF" => self.inf,
-            "IMS" => self.ims,
-            "PRP" | "PAG" | "SDC" => self.properties,
-            "CHL" | "QRY" => self.challenges,
-            "ADG" | "RMG" | "REG" | "LSG" => self.groups,
-            _ => false,
-        }
+        super::vocabulary::spec(name).is_some_and(|spec| (spec.taken)(self))
     }
 
     /// The Passport site id of a `URL` service this version's clients ask for, or `None`

@@ -8,6 +8,7 @@ pub mod lists;
 pub mod render;
 pub mod reply;
 pub mod view;
+pub mod vocabulary;
 
 use std::fmt;
 use std::str::FromStr;
