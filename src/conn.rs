@@ -273,7 +273,7 @@ fn log_end(account: Option<&Email>, ended: &Result<Ended, CodecError>, opened: I
         Ok(Ended::Silent) => "not logged in in time".into(),
         Ok(Ended::Flooding) => "commands sent faster than limits.commands_per_sec".into(),
         Ok(Ended::Killed) if account.is_some() => "dropped: not reading what it is sent".into(),
-        Ok(Ended::Killed) => "dropped to make room for other connections".into(),
+        Ok(Ended::Killed) => "dropped to make room for other connections, or at shutdown".into(),
         Ok(Ended::Shutdown) => "server shutting down".into(),
         Err(CodecError::Io(e)) => format!("connection lost: {e}").into(),
         Err(e) => format!("malformed input: {e}").into(),

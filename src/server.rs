@@ -14,7 +14,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::admission::{Admission, Caps, ConnId, Gate, Refused};
 use crate::chats::Switchboards;
-use crate::config::{Config, Limits};
+use crate::config::Config;
 use crate::conn::{self, Connection, Deadlines, Peer, Signals};
 use crate::mailbox::mailbox;
 use crate::ns::{self, Ns, Ports, Role};
@@ -30,10 +30,10 @@ struct Services {
     ns: Arc<ns::Context>,
     sb: Arc<sb::Context>,
     passport: Arc<passport::Context>,
-    /// Connection limits and deadlines.
-    limits: Limits,
-    /// How long a chat may go without a word.
-    chat_idle: Duration,
+    /// The notification and dispatch servers' deadlines, and the switchboard's (whose idle
+    /// time is the chat's), worked out once from the configuration.
+    ns_deadlines: Deadlines,
+    sb_deadlines: Deadlines,
 }
 
 /// The addresses actually bound (a configured port 0 becomes a real one).
@@ -114,7 +114,7 @@ impl Server {
     /// every session to finish and closes the database.
     pub async fn run(self, shutdown: CancellationToken) {
         let tracker = TaskTracker::new();
-        let limits = &self.services.limits;
+        let limits = &self.services.ns.config.limits;
         let gate = Gate::new(Caps {
             total: limits.max_connections,
             per_ip: limits.max_connections_per_ip,
@@ -165,7 +165,9 @@ impl Services {
         let chats = Arc::new(Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants));
         let presence = Presence::default();
         let minute = Duration::from_secs(60);
-        let (limits, chat_idle) = (config.limits.clone(), Duration::from_secs(sb.idle_timeout_secs));
+        let ns_deadlines = Deadlines::of(l);
+        let chat_idle = Duration::from_secs(sb.idle_timeout_secs);
+        let sb_deadlines = Deadlines { idle: chat_idle, idle_counts_events: true, ..ns_deadlines };
         let ports = Ports { notification: addrs.notification.port(), switchboard: addrs.switchboard.port() };
         let sb = sb::Context { store: store.clone(), presence: presence.clone(), chats: chats.clone() };
         let ns = ns::Context {
@@ -180,7 +182,8 @@ impl Services {
             secret,
             login_throttle,
         };
-        Ok(Services { ns: Arc::new(ns), sb: Arc::new(sb), passport: Arc::new(passport), limits, chat_idle })
+        let (ns, sb, passport) = (Arc::new(ns), Arc::new(sb), Arc::new(passport));
+        Ok(Services { ns, sb, passport, ns_deadlines, sb_deadlines })
     }
 }
 
@@ -253,28 +256,27 @@ struct Accepted {
 /// its configured dispatch port, ignoring the port in `XFR SB`/`RNG` (client-quirks.md 12).
 async fn serve(serves: Listener, accepted: Accepted, services: &Services) {
     let Accepted { stream, peer, conn, kill, admission, shutdown } = accepted;
-    let limits = &services.limits;
-    let ns_deadlines = Deadlines::of(limits);
-    let sb_deadlines = Deadlines { idle: services.chat_idle, idle_counts_events: true, ..ns_deadlines };
+    let limits = &services.ns.config.limits;
+    let (ns_deadlines, sb_deadlines) = (&services.ns_deadlines, &services.sb_deadlines);
     let ns = |role: Role, connection: Connection, admission: Admission| {
         let (mailbox, rx) = mailbox(limits.mailbox_size);
         let session = SessionHandle::new(conn, mailbox, kill.clone());
         let ns = Ns::new(services.ns.clone(), role, peer, session);
         let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
-        conn::run(connection, ns, signals, &ns_deadlines)
+        conn::run(connection, ns, signals, ns_deadlines)
     };
     let sb = |connection: Connection, admission: Admission| {
         let (mailbox, rx) = mailbox(limits.mailbox_size);
         let sb = Sb::new(services.sb.clone(), SessionHandle::new(conn, mailbox, kill.clone()));
         let signals = Signals { mailbox: rx, kill: kill.clone(), shutdown: shutdown.clone(), admission };
-        conn::run(connection, sb, signals, &sb_deadlines)
+        conn::run(connection, sb, signals, sb_deadlines)
     };
     // Each arm's future is boxed, so that a connection's task is the size of the service it
     // runs, not of the largest one (the task lives as long as the connection).
     match serves {
         Listener::Dispatch => {
             let mut connection = Connection::new(stream, limits);
-            let Some(first) = connection.first_command(&ns_deadlines, &kill).await else { return };
+            let Some(first) = connection.first_command(ns_deadlines, &kill).await else { return };
             if sb::opens_session(first) {
                 debug!("a switchboard connection on the dispatch port");
                 Box::pin(sb(connection, admission)).await;
