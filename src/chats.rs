@@ -12,7 +12,8 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use crate::credentials::random_token;
-use crate::presence::{ConnId, SessionHandle};
+use crate::mailbox::SessionHandle;
+use crate::presence::ConnId;
 use crate::protocol::{url_encode, Email};
 use crate::store::UserId;
 

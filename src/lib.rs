@@ -8,11 +8,11 @@
 //!    ([`protocol::view`]) the store fills and the renderer reads.
 //! 2. [`codec`]: bytes to frames and back, with size limits; [`config`]: TOML with embedded
 //!    defaults; [`credentials`]: what is stored instead of passwords; [`mailbox`]: a
-//!    connection's queue of events; [`throttle`]: counting per address or account;
+//!    connection's queue of events and the handle others reach it by; [`throttle`]: counting per address or account;
 //!    [`admission`]: connection caps.
 //! 3. [`conn`]: one connection's loop (deadlines, rate, shutdown), for any [`conn::Service`].
 //! 4. The registries and the database: [`store`] (SQLite through sqlx), [`presence`] (who
-//!    is online and who may see whom), [`chats`] (switchboard sessions and cookies),
+//!    is online, with their lists: who may see whom), [`chats`] (switchboard sessions and cookies),
 //!    [`tickets`] (Passport tickets).
 //! 5. The services, each with a context of its own: [`ns`] (dispatch and notification
 //!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 over HTTP(S)).

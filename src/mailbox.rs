@@ -4,12 +4,17 @@
 //! allocates a block of 32 slots per channel up front, 2.5 KiB for the notification
 //! server's events, for every connection's whole life; with tens of thousands of mostly
 //! idle sessions that was a quarter of a session's memory (BENCHMARKS.md).
+//! [`SessionHandle`] is what other sessions hold: the mailbox's sender and the way to drop
+//! the connection.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::admission::ConnId;
 
 /// A mailbox holding at most `capacity` events.
 pub fn mailbox<E>(capacity: usize) -> (Sender<E>, Receiver<E>) {
@@ -133,6 +138,52 @@ impl<E> Drop for Receiver<E> {
 impl<E> std::fmt::Debug for Receiver<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receiver").field("queued", &self.0.lock().queue.len()).finish()
+    }
+}
+
+/// How to reach one connection's task: its mailbox, and the way to drop it when the
+/// mailbox is full. Notification sessions get presence events, switchboard participants
+/// their own kind. Copied into every fan-out, so a copy is one reference count.
+pub struct SessionHandle<E> {
+    pub conn: ConnId,
+    reach: Arc<Reach<E>>,
+}
+
+struct Reach<E> {
+    mailbox: Sender<E>,
+    /// Cancelled to drop the connection without a word (a stuck client).
+    kill: CancellationToken,
+}
+
+impl<E> SessionHandle<E> {
+    pub fn new(conn: ConnId, mailbox: Sender<E>, kill: CancellationToken) -> SessionHandle<E> {
+        SessionHandle { conn, reach: Arc::new(Reach { mailbox, kill }) }
+    }
+
+    /// Queues `event`; a full or closed mailbox gets the session dropped instead.
+    pub fn deliver(&self, event: E) -> bool {
+        let delivered = self.reach.mailbox.try_send(event).is_ok();
+        if !delivered {
+            self.reach.kill.cancel();
+        }
+        delivered
+    }
+
+    /// Whether the session has been dropped for not keeping up.
+    pub fn is_dropped(&self) -> bool {
+        self.reach.kill.is_cancelled()
+    }
+}
+
+impl<E> Clone for SessionHandle<E> {
+    fn clone(&self) -> Self {
+        SessionHandle { conn: self.conn, reach: self.reach.clone() }
+    }
+}
+
+impl<E> std::fmt::Debug for SessionHandle<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle").field("conn", &self.conn).finish_non_exhaustive()
     }
 }
 

@@ -1,33 +1,79 @@
-//! Who is logged in: one entry per online account with its shown status, its privacy
-//! settings and a bounded mailbox. Events are data, rendered by the receiving session in
-//! its own dialect. A session whose mailbox is full is stuck; it is disconnected rather
-//! than waited for. The lock is a std mutex, never held across an `.await`.
+//! Who is logged in: one entry per online account with its shown status, its lists and a
+//! bounded mailbox. The registry is the one place that knows, in memory, who is on whose
+//! lists: a session holds no copy, and every committed list change reaches it through
+//! [`Presence::apply`]. Events are data, rendered by the receiving session in its own
+//! dialect. A session whose mailbox is full is stuck; it is disconnected rather than
+//! waited for. The lock is a std mutex, never held across an `.await`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio_util::sync::CancellationToken;
-
-use crate::mailbox;
-use crate::protocol::lists::{Blp, Property};
+pub use crate::admission::ConnId;
+use crate::mailbox::SessionHandle;
+use crate::protocol::lists::{Blp, List, ListSet, Property};
 pub use crate::protocol::view::Shown;
-use crate::protocol::view::UserId;
+use crate::protocol::view::{Snapshot, UserId};
 use crate::protocol::Email;
 
-pub use crate::admission::ConnId;
-
-/// Who may see an account: BL always wins, then AL, then the BLP default.
+/// An online account's lists: which of its lists each contact is on, and the BLP default.
+/// Its RL says who to tell of its presence; whoever is told must also still have it on
+/// their FL, so an RL entry that outlived a race costs nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Privacy {
-    pub blp: Blp,
-    pub allow: HashSet<UserId>,
-    pub block: HashSet<UserId>,
+pub struct Lists {
+    blp: Blp,
+    contacts: HashMap<UserId, ListSet>,
 }
 
-impl Privacy {
-    pub fn allows(&self, viewer: UserId) -> bool {
-        !self.block.contains(&viewer) && (self.blp == Blp::Allow || self.allow.contains(&viewer))
+impl Lists {
+    pub fn new(blp: Blp, contacts: impl IntoIterator<Item = (UserId, ListSet)>) -> Lists {
+        Lists { blp, contacts: contacts.into_iter().collect() }
     }
+
+    pub fn contains(&self, id: UserId, list: List) -> bool {
+        self.contacts.get(&id).is_some_and(|lists| lists.contains(list))
+    }
+
+    /// The accounts on `list`.
+    pub fn on(&self, list: List) -> impl Iterator<Item = UserId> + '_ {
+        self.contacts.iter().filter(move |(_, lists)| lists.contains(list)).map(|(&id, _)| id)
+    }
+
+    /// Whether `viewer` may see this account: BL always wins, then AL, then the BLP default.
+    pub fn allows(&self, viewer: UserId) -> bool {
+        !self.contains(viewer, List::Block) && (self.blp == Blp::Allow || self.contains(viewer, List::Allow))
+    }
+
+    fn set(&mut self, id: UserId, list: List, on: bool) {
+        let lists = self.contacts.entry(id).or_default();
+        *lists = if on { lists.with(list) } else { lists.without(list) };
+        if lists.is_empty() {
+            self.contacts.remove(&id);
+        }
+    }
+}
+
+impl Default for Lists {
+    /// Before the lists are read: nobody on them, nobody allowed.
+    fn default() -> Lists {
+        Lists::new(Blp::Block, [])
+    }
+}
+
+impl From<&Snapshot> for Lists {
+    fn from(snapshot: &Snapshot) -> Lists {
+        Lists::new(snapshot.blp, snapshot.contacts.iter().map(|c| (c.id, c.lists)))
+    }
+}
+
+/// A list change the store has committed, as the registry applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a committed list change must reach the registry (Presence::apply)"]
+pub enum ListChange {
+    /// `contact` is now on (or off) one of my lists; FL changes put me on or take me off
+    /// their RL too.
+    Entry { contact: UserId, list: List, on: bool },
+    /// A new BLP default.
+    Blp(Blp),
 }
 
 /// Something that happened that an online session must act on.
@@ -49,60 +95,12 @@ pub enum Event {
     Ring { session: u32, cookie: String, caller: Email, caller_name: String },
 }
 
-/// How to reach one connection's task: notification sessions get [`Event`]s,
-/// switchboard participants their own kind. Copied into every fan-out, so a copy is one
-/// reference count.
-pub struct SessionHandle<E = Event> {
-    pub conn: ConnId,
-    reach: Arc<Reach<E>>,
-}
-
-struct Reach<E> {
-    mailbox: mailbox::Sender<E>,
-    /// Cancelled to drop the connection without a word (a stuck client).
-    kill: CancellationToken,
-}
-
-impl<E> SessionHandle<E> {
-    pub fn new(conn: ConnId, mailbox: mailbox::Sender<E>, kill: CancellationToken) -> SessionHandle<E> {
-        SessionHandle { conn, reach: Arc::new(Reach { mailbox, kill }) }
-    }
-
-    /// Queues `event`; a full or closed mailbox gets the session dropped instead.
-    pub fn deliver(&self, event: E) -> bool {
-        let delivered = self.reach.mailbox.try_send(event).is_ok();
-        if !delivered {
-            self.reach.kill.cancel();
-        }
-        delivered
-    }
-
-    /// Whether the session has been dropped for not keeping up.
-    pub fn is_dropped(&self) -> bool {
-        self.reach.kill.is_cancelled()
-    }
-}
-
-impl<E> Clone for SessionHandle<E> {
-    fn clone(&self) -> Self {
-        SessionHandle { conn: self.conn, reach: self.reach.clone() }
-    }
-}
-
-impl<E> std::fmt::Debug for SessionHandle<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionHandle").field("conn", &self.conn).finish_non_exhaustive()
-    }
-}
-
 #[derive(Debug)]
 struct Entry {
-    session: SessionHandle,
+    session: SessionHandle<Event>,
     /// `None` until the first CHG (of this login, or of the one it replaced).
     shown: Option<Arc<Shown>>,
-    privacy: Arc<Privacy>,
-    /// Who has this account on their FL (its RL): who may be told of its presence.
-    watchers: HashSet<UserId>,
+    lists: Lists,
     /// `IMS OFF` turns switchboard invitations away.
     accepting: bool,
 }
@@ -110,15 +108,16 @@ struct Entry {
 impl Entry {
     /// How `viewer` sees this account: only if visible-online and allowed.
     fn seen_by(&self, viewer: UserId) -> Option<&Arc<Shown>> {
-        self.shown.as_ref().filter(|s| s.status.is_visible() && self.privacy.allows(viewer))
+        self.shown.as_ref().filter(|s| s.status.is_visible() && self.lists.allows(viewer))
     }
 
     fn is_visible(&self) -> bool {
         self.shown.as_ref().is_some_and(|s| s.status.is_visible())
     }
-    /// The watchers this account's privacy settings let see it.
+
+    /// The accounts on this one's RL that its lists let see it.
     fn allowed_watchers(&self) -> Vec<UserId> {
-        self.watchers.iter().copied().filter(|&w| self.privacy.allows(w)).collect()
+        self.lists.on(List::Reverse).filter(|&w| self.lists.allows(w)).collect()
     }
 }
 
@@ -133,9 +132,9 @@ pub struct Presence(Arc<Mutex<HashMap<UserId, Entry>>>);
 impl Presence {
     /// Registers `session` as the account's one notification session. An older session
     /// of the account is told [`Event::LoggedInElsewhere`]; the new one inherits how the
-    /// account was shown, so watchers see no flicker, and who may see it until
-    /// [`Presence::set_lists`] says otherwise. A new login is shown to nobody.
-    pub fn sign_in(&self, id: UserId, session: SessionHandle) {
+    /// account was shown and its lists, so watchers see no flicker, until
+    /// [`Presence::set_lists`] brings the stored ones. A new login is shown to nobody.
+    pub fn sign_in(&self, id: UserId, session: SessionHandle<Event>) {
         let mut online = self.lock();
         let mut kicked = None;
         let entry = match online.remove(&id) {
@@ -143,13 +142,7 @@ impl Presence {
                 kicked = Some(older.session.clone());
                 Entry { session, ..older }
             }
-            None => Entry {
-                session,
-                shown: None,
-                privacy: Arc::new(Privacy { blp: Blp::Block, allow: HashSet::new(), block: HashSet::new() }),
-                watchers: HashSet::new(),
-                accepting: true,
-            },
+            None => Entry { session, shown: None, lists: Lists::default(), accepting: true },
         };
         online.insert(id, entry);
         drop(online);
@@ -158,20 +151,53 @@ impl Presence {
         }
     }
 
-    /// Takes the account's privacy settings and reverse list from the database. Watchers
-    /// are added to those already known (an ADD that raced the login stays counted; a
-    /// watcher too many is harmless, its session drops news of non-contacts).
-    pub fn set_lists(
-        &self,
-        id: UserId,
-        conn: ConnId,
-        privacy: Arc<Privacy>,
-        watchers: impl IntoIterator<Item = UserId>,
-    ) {
+    /// Takes the account's lists as stored. RL entries already known are kept: someone who
+    /// added the account while its lists were being read is counted.
+    pub fn set_lists(&self, id: UserId, conn: ConnId, mut lists: Lists) {
         if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
-            entry.privacy = privacy;
-            entry.watchers.extend(watchers);
+            for watcher in entry.lists.on(List::Reverse) {
+                lists.set(watcher, List::Reverse, true);
+            }
+            entry.lists = lists;
         }
+    }
+
+    /// Applies a list change of `owner`'s, just committed by the session `conn`: to their
+    /// lists, to the contact's RL when it is an FL change, and to what watchers see when
+    /// it changes who may see `owner` (they see it appear, `NLN`, or vanish, `FLN`).
+    pub fn apply(&self, owner: UserId, conn: ConnId, change: ListChange) {
+        let mut online = self.lock();
+        if let ListChange::Entry { contact, list: List::Forward, on } = change {
+            if let Some(theirs) = online.get_mut(&contact) {
+                theirs.lists.set(owner, List::Reverse, on);
+            }
+        }
+        let Some(entry) = online.get_mut(&owner).filter(|e| e.session.conn == conn) else { return };
+        let concerned: Vec<UserId> = match change {
+            ListChange::Entry { contact, list: List::Allow | List::Block, .. } => vec![contact],
+            ListChange::Entry { .. } => Vec::new(),
+            ListChange::Blp(_) => entry.lists.on(List::Reverse).collect(),
+        };
+        let before: Vec<bool> = concerned.iter().map(|&w| entry.lists.allows(w)).collect();
+        match change {
+            ListChange::Entry { contact, list, on } => entry.lists.set(contact, list, on),
+            ListChange::Blp(blp) => entry.lists.blp = blp,
+        }
+        let Some(shown) = entry.shown.clone().filter(|s| s.status.is_visible()) else { return };
+        let (mut shown_to, mut hidden_from) = (Vec::new(), Vec::new());
+        for (&w, was_allowed) in concerned.iter().zip(before) {
+            match (was_allowed, entry.lists.allows(w)) {
+                (false, true) => shown_to.push(w),
+                (true, false) => hidden_from.push(w),
+                _ => {}
+            }
+        }
+        let offline = Event::Offline { id: owner, email: shown.email.clone() };
+        let appear = Deliveries::to_watchers(&online, owner, shown_to, Event::Online(shown));
+        let vanish = Deliveries::to_watchers(&online, owner, hidden_from, offline);
+        drop(online);
+        appear.send();
+        vanish.send();
     }
 
     /// Signs the account out if `conn` is still its session (a kicked session must not
@@ -184,7 +210,7 @@ impl Presence {
         let gone = online.remove(&id).expect("checked just above");
         if let Some(shown) = gone.shown.as_ref().filter(|s| s.status.is_visible()) {
             let event = Event::Offline { id, email: shown.email.clone() };
-            let told = Deliveries::gather(&online, gone.allowed_watchers(), event);
+            let told = Deliveries::to_watchers(&online, id, gone.allowed_watchers(), event);
             drop(online);
             told.send();
         }
@@ -206,43 +232,9 @@ impl Presence {
             return;
         };
         let watchers = entry.allowed_watchers();
-        let told = Deliveries::gather(&online, watchers, event);
+        let told = Deliveries::to_watchers(&online, id, watchers, event);
         drop(online);
         told.send();
-    }
-
-    /// Replaces the account's privacy settings (after ADD/REM AL/BL, BLP); watchers whose
-    /// permission changed see it appear (`NLN`) or vanish (`FLN`) at once.
-    pub fn set_privacy(&self, id: UserId, conn: ConnId, privacy: Arc<Privacy>) {
-        let mut online = self.lock();
-        let Some(entry) = online.get_mut(&id).filter(|e| e.session.conn == conn) else { return };
-        let before = std::mem::replace(&mut entry.privacy, privacy);
-        let Some(shown) = entry.shown.clone().filter(|s| s.status.is_visible()) else { return };
-        let (mut shown_to, mut hidden_from) = (Vec::new(), Vec::new());
-        for &w in &entry.watchers {
-            match (before.allows(w), entry.privacy.allows(w)) {
-                (false, true) => shown_to.push(w),
-                (true, false) => hidden_from.push(w),
-                _ => {}
-            }
-        }
-        let offline = Event::Offline { id, email: shown.email.clone() };
-        let appear = Deliveries::gather(&online, shown_to, Event::Online(shown));
-        let vanish = Deliveries::gather(&online, hidden_from, offline);
-        drop(online);
-        appear.send();
-        vanish.send();
-    }
-
-    /// Records that `watcher` put `owner` on (or took it off) their FL.
-    pub fn watch(&self, owner: UserId, watcher: UserId, watching: bool) {
-        if let Some(entry) = self.lock().get_mut(&owner) {
-            if watching {
-                entry.watchers.insert(watcher);
-            } else {
-                entry.watchers.remove(&watcher);
-            }
-        }
     }
 
     /// Turns switchboard invitations on or off (`IMS`).
@@ -284,9 +276,26 @@ impl Presence {
         owners.into_iter().filter_map(|id| online.get(&id)?.seen_by(viewer).cloned()).collect()
     }
 
+    /// How `viewer` sees the contacts on its FL that are online, visible and allow it: the
+    /// `ILN` burst of the first `CHG`.
+    pub fn forward_list_seen_by(&self, viewer: UserId) -> Vec<Arc<Shown>> {
+        let online = self.lock();
+        let Some(entry) = online.get(&viewer) else { return Vec::new() };
+        entry.lists.on(List::Forward).filter_map(|id| online.get(&id)?.seen_by(viewer).cloned()).collect()
+    }
+
     /// Delivers `event` to each of `to` that is online.
     pub fn deliver(&self, to: impl IntoIterator<Item = UserId>, event: &Event) {
         let told = Deliveries::gather(&self.lock(), to, event.clone());
+        told.send();
+    }
+
+    /// Delivers news of `owner` to `watcher` if it is online and has `owner` on its FL.
+    pub fn deliver_to_watcher(&self, owner: UserId, watcher: UserId, event: Event) {
+        let online = self.lock();
+        let watching = online.get(&watcher).is_some_and(|w| w.lists.contains(owner, List::Forward));
+        let told = Deliveries::gather(&online, watching.then_some(watcher), event);
+        drop(online);
         told.send();
     }
 
@@ -308,7 +317,7 @@ impl Presence {
 /// One event for the online sessions among some accounts, gathered under the registry's
 /// lock and sent after it.
 struct Deliveries {
-    to: Vec<SessionHandle>,
+    to: Vec<SessionHandle<Event>>,
     event: Event,
 }
 
@@ -322,6 +331,20 @@ impl Deliveries {
         Deliveries { to, event }
     }
 
+    /// Presence news of `owner`, for those of `to` that watch it now: online, with a
+    /// status set (before its first CHG a session's ILN burst covers everything) and
+    /// `owner` on their FL.
+    fn to_watchers(
+        online: &HashMap<UserId, Entry>,
+        owner: UserId,
+        to: impl IntoIterator<Item = UserId>,
+        event: Event,
+    ) -> Deliveries {
+        let watching = |w: &&Entry| w.shown.is_some() && w.lists.contains(owner, List::Forward);
+        let to = to.into_iter().filter_map(|id| Some(online.get(&id).filter(watching)?.session.clone()));
+        Deliveries { to: to.collect(), event }
+    }
+
     fn send(self) {
         for session in &self.to {
             session.deliver(self.event.clone());
@@ -331,20 +354,15 @@ impl Deliveries {
 
 #[cfg(test)]
 mod tests {
+    use tokio_util::sync::CancellationToken;
+
     use super::*;
+    use crate::mailbox::{self, Receiver};
     use crate::protocol::lists::Status;
 
-    fn session(conn: ConnId, capacity: usize) -> (SessionHandle, mailbox::Receiver<Event>) {
+    fn session(conn: ConnId, capacity: usize) -> (SessionHandle<Event>, Receiver<Event>) {
         let (mailbox, rx) = mailbox::mailbox(capacity);
         (SessionHandle::new(conn, mailbox, CancellationToken::new()), rx)
-    }
-
-    fn privacy(blp: Blp, allow: &[UserId], block: &[UserId]) -> Arc<Privacy> {
-        Arc::new(Privacy {
-            blp,
-            allow: allow.iter().copied().collect(),
-            block: block.iter().copied().collect(),
-        })
     }
 
     fn shown(id: UserId, status: Status) -> Arc<Shown> {
@@ -352,8 +370,13 @@ mod tests {
         Arc::new(Shown { id, email, name: "x".into(), status, caps: 0 })
     }
 
-    /// Account 1, watched by accounts 2, 3 and 4 (all online), with `privacy`.
-    fn watched(privacy: Arc<Privacy>) -> (Presence, Vec<mailbox::Receiver<Event>>) {
+    fn entry(list: List) -> ListSet {
+        ListSet::default().with(list)
+    }
+
+    /// Account 1 with `blp`, `allow` and `block`, watched by accounts 2, 3 and 4: all
+    /// online, all with a status set and 1 on their FL.
+    fn watched(blp: Blp, allow: &[UserId], block: &[UserId]) -> (Presence, Vec<Receiver<Event>>) {
         let presence = Presence::default();
         let mut inboxes = Vec::new();
         for id in 1..=4 {
@@ -361,17 +384,28 @@ mod tests {
             presence.sign_in(id, handle);
             inboxes.push(rx);
         }
-        presence.set_lists(1, 1, privacy, [2, 3, 4]);
+        let mut contacts: HashMap<UserId, ListSet> = (2..=4).map(|w| (w, entry(List::Reverse))).collect();
+        for &id in allow {
+            contacts.insert(id, contacts[&id].with(List::Allow));
+        }
+        for &id in block {
+            contacts.insert(id, contacts[&id].with(List::Block));
+        }
+        presence.set_lists(1, 1, Lists::new(blp, contacts));
+        for w in 2..=4 {
+            presence.set_lists(w, w as ConnId, Lists::new(Blp::Allow, [(1, entry(List::Forward))]));
+            presence.publish(w, w as ConnId, shown(w, Status::Online));
+        }
         (presence, inboxes)
     }
 
-    fn drain(rx: &mut mailbox::Receiver<Event>) -> Vec<Event> {
+    fn drain(rx: &mut Receiver<Event>) -> Vec<Event> {
         std::iter::from_fn(|| rx.try_recv()).collect()
     }
 
     #[test]
     fn a_second_login_kicks_the_first_and_inherits_its_state() {
-        let (presence, mut inboxes) = watched(privacy(Blp::Allow, &[], &[]));
+        let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
         presence.publish(1, 1, shown(1, Status::Online));
         let (second, _second_rx) = session(10, 4);
         presence.sign_in(1, second);
@@ -389,7 +423,7 @@ mod tests {
 
     #[test]
     fn fan_out_follows_status_and_privacy() {
-        let (presence, mut inboxes) = watched(privacy(Blp::Allow, &[], &[3]));
+        let (presence, mut inboxes) = watched(Blp::Allow, &[], &[3]);
         presence.publish(1, 1, shown(1, Status::Hidden));
         assert!(drain(&mut inboxes[1]).is_empty(), "hidden from the start: nothing to say");
         presence.publish(1, 1, shown(1, Status::Away));
@@ -398,9 +432,13 @@ mod tests {
         drain(&mut inboxes[3]);
         assert_eq!(presence.seen_by([1, 99], 2).len(), 1);
         assert!(presence.seen_by([1], 3).is_empty());
-        presence.set_privacy(1, 1, privacy(Blp::Block, &[2, 3], &[]));
+        presence.apply(1, 1, ListChange::Entry { contact: 2, list: List::Allow, on: true });
         assert!(drain(&mut inboxes[1]).is_empty(), "still allowed: no news");
+        presence.apply(1, 1, ListChange::Entry { contact: 3, list: List::Block, on: false });
+        presence.apply(1, 1, ListChange::Entry { contact: 3, list: List::Allow, on: true });
         assert!(matches!(drain(&mut inboxes[2])[..], [Event::Online(_)]), "newly allowed");
+        presence.apply(1, 1, ListChange::Blp(Blp::Block));
+        assert!(drain(&mut inboxes[1]).is_empty(), "on the AL: still allowed");
         assert!(matches!(drain(&mut inboxes[3])[..], [Event::Offline { .. }]), "BLP BL hides from the rest");
         assert_eq!((presence.ringable(1, 2), presence.ringable(1, 4)), (Some(1), None));
         presence.set_accepting(1, 1, false);
@@ -408,9 +446,50 @@ mod tests {
         presence.publish(1, 1, shown(1, Status::Hidden));
         assert!(matches!(drain(&mut inboxes[1])[..], [Event::Offline { .. }]));
         assert!(presence.seen_by([1], 2).is_empty(), "hidden");
-        presence.watch(1, 2, false);
+    }
+
+    #[test]
+    fn watchers_follow_forward_list_changes_on_either_side() {
+        let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
         presence.publish(1, 1, shown(1, Status::Online));
+        inboxes.iter_mut().for_each(|rx| drop(drain(rx)));
+        presence.apply(2, 2, ListChange::Entry { contact: 1, list: List::Forward, on: false });
+        presence.publish(1, 1, shown(1, Status::Busy));
         assert!(drain(&mut inboxes[1]).is_empty(), "no longer watching");
+        assert_eq!(drain(&mut inboxes[2]).len(), 1, "the others still are");
+        presence.apply(2, 2, ListChange::Entry { contact: 1, list: List::Forward, on: true });
+        presence.publish(1, 1, shown(1, Status::Online));
+        assert_eq!(drain(&mut inboxes[1]).len(), 1, "watching again: 1's RL has 2 back");
+        assert_eq!(presence.forward_list_seen_by(2).len(), 1);
+        assert!(presence.forward_list_seen_by(1).is_empty(), "1 has nobody on its FL");
+    }
+
+    #[test]
+    fn an_add_that_races_the_login_is_kept() {
+        let presence = Presence::default();
+        let (handle, _rx) = session(1, 4);
+        presence.sign_in(1, handle);
+        let (handle, mut rx2) = session(2, 4);
+        presence.sign_in(2, handle);
+        presence.publish(2, 2, shown(2, Status::Online));
+        presence.apply(2, 2, ListChange::Entry { contact: 1, list: List::Forward, on: true });
+        // 1's lists, read before the ADD committed.
+        presence.set_lists(1, 1, Lists::new(Blp::Allow, []));
+        presence.publish(1, 1, shown(1, Status::Online));
+        assert!(matches!(drain(&mut rx2)[..], [Event::Online(_)]), "2 is on 1's RL all the same");
+    }
+
+    #[test]
+    fn a_session_before_its_first_status_is_told_nothing() {
+        let presence = Presence::default();
+        let (one, _rx1) = session(1, 4);
+        let (two, mut rx2) = session(2, 4);
+        presence.sign_in(1, one);
+        presence.sign_in(2, two);
+        presence.set_lists(1, 1, Lists::new(Blp::Allow, [(2, entry(List::Reverse))]));
+        presence.set_lists(2, 2, Lists::new(Blp::Allow, [(1, entry(List::Forward))]));
+        presence.publish(1, 1, shown(1, Status::Online));
+        assert!(drain(&mut rx2).is_empty(), "its ILN burst will say it");
     }
 
     #[test]

@@ -1,67 +1,16 @@
 //! SYN, LST, LSG, ADD, REM, ADG, RMG, REG, GTC, BLP, REA, PRP. Every change is committed
-//! by the store before the reply is built; the session keeps just enough of its lists in
-//! memory (who is on which list) for presence and privacy.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! by the store before the reply is built; a change to who is on which list, or to BLP,
+//! then goes to the presence registry, the one keeper of online accounts' lists.
 
 use tracing::{debug, info};
 
 use super::Online;
 use crate::conn::Outcome;
-use crate::presence::{Event, Privacy};
-use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, ListSet, Property};
+use crate::presence::{Event, ListChange};
+use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, Property};
 use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
 use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
-use crate::store::{internal, ContactBits, ContactRecord, ListError, Snapshot, UserId};
-
-/// What a session remembers of its own lists.
-#[derive(Debug)]
-pub(super) struct Lists {
-    pub blp: Blp,
-    pub contacts: HashMap<UserId, ContactBits>,
-}
-
-impl From<&Snapshot> for Lists {
-    fn from(s: &Snapshot) -> Self {
-        let bits = |c: &ContactRecord| ContactBits { id: c.id, email: c.email.clone(), lists: c.lists };
-        let contacts = s.contacts.iter().map(|c| (c.id, bits(c))).collect();
-        Lists { blp: s.blp, contacts }
-    }
-}
-
-impl Lists {
-    /// The accounts on `list`.
-    pub fn on(&self, list: List) -> impl Iterator<Item = UserId> + '_ {
-        self.contacts.values().filter(move |c| c.lists.contains(list)).map(|c| c.id)
-    }
-
-    pub fn contains(&self, id: UserId, list: List) -> bool {
-        self.contacts.get(&id).is_some_and(|c| c.lists.contains(list))
-    }
-
-    /// Who may see me, as the presence registry needs it.
-    pub fn privacy(&self) -> Privacy {
-        Privacy {
-            blp: self.blp,
-            allow: self.on(List::Allow).collect(),
-            block: self.on(List::Block).collect(),
-        }
-    }
-
-    /// Records that `id` is now on (or off) `list`.
-    pub fn set(&mut self, id: UserId, email: &Email, list: List, on: bool) {
-        let entry = self.contacts.entry(id).or_insert_with(|| ContactBits {
-            id,
-            email: email.clone(),
-            lists: ListSet(0),
-        });
-        entry.lists = if on { entry.lists.with(list) } else { entry.lists.without(list) };
-        if entry.lists.is_empty() {
-            self.contacts.remove(&id);
-        }
-    }
-}
+use crate::store::{internal, ListError, Snapshot, UserId};
 
 impl Online {
     /// `SYN tr v`: just `SYN tr v` if the client is up to date, else everything. Up to
@@ -136,38 +85,32 @@ impl Online {
             .add_to_list(self.user.id, list, &email, &name, in_group, limit)
             .await
             .map_err(list_error)?;
-        self.lists.set(added.contact, &email, list, true);
+        self.apply(ListChange::Entry { contact: added.contact, list, on: true });
         let mut reply = Reply::to("ADD", tr).arg(list).arg(added.version).arg(&email).arg(url_encode(&name));
         if let Some(group) = group {
             reply = reply.arg(group);
         }
         let mut replies = vec![reply];
         if let Some(version) = added.reverse_version {
-            self.now_on_their_forward_list(added.contact, &email, version);
+            if added.contact != self.user.id {
+                let event = Event::AddedBy {
+                    id: self.user.id,
+                    email: self.user.email.clone(),
+                    name: self.user.friendly_name.clone(),
+                    version,
+                };
+                self.notify(added.contact, &event);
+            }
             // Their presence, with the ADD's transaction id.
             let seen = self.ctx.presence.seen_by([added.contact], self.user.id);
             replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
         }
-        if list != List::Forward {
-            self.privacy_changed();
-        }
         Ok(Outcome::replies(replies))
     }
 
-    /// I was just put on `contact`'s RL: tell them (`ADD 0 RL`), or note it if it is me.
-    fn now_on_their_forward_list(&mut self, contact: UserId, email: &Email, version: u32) {
-        if contact == self.user.id {
-            self.lists.set(contact, email, List::Reverse, true);
-            return;
-        }
-        let event = Event::AddedBy {
-            id: self.user.id,
-            email: self.user.email.clone(),
-            name: self.user.friendly_name.clone(),
-            version,
-        };
-        self.ctx.presence.watch(contact, self.user.id, true);
-        self.notify(contact, &event);
+    /// Hands a committed change of my lists to the presence registry.
+    fn apply(&self, change: ListChange) {
+        self.ctx.presence.apply(self.user.id, self.conn, change);
     }
 
     /// Tells `contact` they were added or removed, unless they have been told too often this
@@ -192,20 +135,13 @@ impl Online {
         self.check_list_args(list, group)?;
         let removed =
             self.ctx.store.remove_from_list(self.user.id, list, &email, group).await.map_err(list_error)?;
+        // Out of one group only: still on the FL.
         if group.is_none() {
-            self.lists.set(removed.contact, &email, list, false);
+            self.apply(ListChange::Entry { contact: removed.contact, list, on: false });
         }
-        if let Some(version) = removed.reverse_version {
-            if removed.contact == self.user.id {
-                self.lists.set(removed.contact, &email, List::Reverse, false);
-            } else {
-                let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
-                self.ctx.presence.watch(removed.contact, self.user.id, false);
-                self.notify(removed.contact, &event);
-            }
-        }
-        if list != List::Forward {
-            self.privacy_changed();
+        if let Some(version) = removed.reverse_version.filter(|_| removed.contact != self.user.id) {
+            let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
+            self.notify(removed.contact, &event);
         }
         let mut reply = Reply::to("REM", tr).arg(list).arg(removed.version).arg(&email);
         if let Some(group) = group {
@@ -264,8 +200,7 @@ impl Online {
     /// `BLP tr AL|BL` → `BLP tr ver AL|BL`; `218` if unchanged. Watchers are re-checked.
     pub(super) async fn blp(&mut self, tr: TrId, value: Blp) -> Result<Outcome, ProtocolError> {
         let version = self.ctx.store.set_blp(self.user.id, value).await.map_err(list_error)?;
-        self.lists.blp = value;
-        self.privacy_changed();
+        self.apply(ListChange::Blp(value));
         Ok(Outcome::reply(Reply::to("BLP", tr).arg(version).arg(value)))
     }
 
@@ -309,19 +244,13 @@ impl Online {
                 value: value.clone(),
                 version,
             };
-            self.ctx.presence.deliver([watcher], &event);
+            self.ctx.presence.deliver_to_watcher(self.user.id, watcher, event);
         }
         let reply = Reply::to("PRP", tr).arg(changed.version).arg(property);
         Ok(Outcome::reply(match &value {
             Some(value) => reply.arg(url_encode(value)),
             None => reply,
         }))
-    }
-
-    /// Publishes my new privacy settings; the registry shows or hides me to the
-    /// watchers whose permission changed.
-    fn privacy_changed(&self) {
-        self.ctx.presence.set_privacy(self.user.id, self.conn, Arc::new(self.lists.privacy()));
     }
 }
 

@@ -1,18 +1,15 @@
 //! VER, INF, CVR/CVQ and USR: version negotiation, the dispatch hand-off and
 //! authentication, ending in `USR OK`, the profile and the initial e-mail message.
 
-use std::sync::Arc;
-
 use tracing::{debug, info};
 
 use super::challenge::Schedule;
-use super::lists::Lists;
 use super::{unix_now, Context, Ns, Online, Phase, Role};
 use crate::conn::Outcome;
 use crate::credentials::{md5_hex, md5_response_matches, random_token};
+use crate::presence::Lists;
 use crate::protocol::command::AuthStep;
 use crate::protocol::dialect::{negotiate, Login, Negotiated};
-use crate::protocol::lists::List;
 use crate::protocol::render::{self, Profile};
 use crate::protocol::{Dialect, Email, ProtocolError, Reply, TrId};
 use crate::store::{internal, User};
@@ -194,9 +191,7 @@ impl Ns {
                 return Err(internal(e));
             }
         };
-        let lists = Lists::from(&snapshot);
-        let watchers: Vec<_> = lists.on(List::Reverse).collect();
-        presence.set_lists(user.id, self.session.conn, Arc::new(lists.privacy()), watchers);
+        presence.set_lists(user.id, self.session.conn, Lists::from(&snapshot));
         let profile = Profile {
             login_time: unix_now(),
             email: &user.email,
@@ -218,7 +213,6 @@ impl Ns {
             local: self.peer.local,
             dialect,
             user,
-            lists,
             held: Some(Box::new(snapshot)),
             status: None,
             caps: 0,

@@ -22,7 +22,8 @@ use crate::codec::Frame;
 use crate::config::Config;
 use crate::conn::Peer;
 use crate::conn::{Outcome, Service};
-use crate::presence::{ConnId, Event, Presence, SessionHandle};
+use crate::mailbox::SessionHandle;
+use crate::presence::{ConnId, Event, Presence};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
 use crate::protocol::{Command, Dialect, Email, ProtocolError, Reply};
@@ -83,11 +84,12 @@ pub struct Ns {
     ctx: Arc<Context>,
     role: Role,
     peer: Peer,
-    session: SessionHandle,
+    session: SessionHandle<Event>,
     phase: Phase,
 }
 
-/// A logged-in session: who, in which dialect, and what it knows of its lists and status.
+/// A logged-in session: who, in which dialect, and how it is shown. Its lists are the
+/// presence registry's.
 /// Dropping it (on every way out) signs the account out.
 struct Online {
     ctx: Arc<Context>,
@@ -96,7 +98,6 @@ struct Online {
     local: std::net::SocketAddr,
     dialect: Dialect,
     user: User,
-    lists: lists::Lists,
     /// The lists as read at login, kept for the `SYN` that clients send next; the first
     /// command or event drops it.
     held: Option<Box<Snapshot>>,
@@ -107,7 +108,7 @@ struct Online {
 }
 
 impl Ns {
-    pub fn new(ctx: Arc<Context>, role: Role, peer: Peer, session: SessionHandle) -> Ns {
+    pub fn new(ctx: Arc<Context>, role: Role, peer: Peer, session: SessionHandle<Event>) -> Ns {
         Ns { ctx, role, peer, session, phase: Phase::Greeting }
     }
 

@@ -9,7 +9,7 @@ use tracing::debug;
 use super::Online;
 use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
-use crate::protocol::lists::{List, Status};
+use crate::protocol::lists::Status;
 use crate::protocol::{render, url_encode, ProtocolError, Reply, TrId};
 
 impl Online {
@@ -35,8 +35,7 @@ impl Online {
         let mut replies = vec![render::chg(tr, &self.dialect, status, self.caps)];
         self.publish();
         if first {
-            let contacts: Vec<_> = self.lists.on(List::Forward).collect();
-            let seen = self.ctx.presence.seen_by(contacts, self.user.id);
+            let seen = self.ctx.presence.forward_list_seen_by(self.user.id);
             replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
             let challenges = &self.ctx.config.challenges;
             if self.dialect.challenges && challenges.enabled {
@@ -75,25 +74,18 @@ impl Online {
         }))
     }
 
-    /// Renders another session's news in my dialect; `None` if it does not concern me
-    /// (any more), or concerns presence before my first CHG (whose ILN burst covers it).
+    /// Renders another session's news in my dialect (the registry has decided it concerns
+    /// me); `None` where my dialect has no line for it.
     pub(super) fn contact_event(&mut self, event: Event) -> Option<Reply> {
-        let watching = |id| self.status.is_some() && self.lists.contains(id, List::Forward);
         match event {
-            Event::Online(shown) => watching(shown.id).then(|| render::nln(&self.dialect, &shown)),
-            Event::Offline { id, email } => watching(id).then(|| Reply::new("FLN").arg(email)),
-            Event::AddedBy { id, email, name, version } => {
-                self.lists.set(id, &email, List::Reverse, true);
+            Event::Online(shown) => Some(render::nln(&self.dialect, &shown)),
+            Event::Offline { email, .. } => Some(Reply::new("FLN").arg(email)),
+            Event::AddedBy { email, name, version, .. } => {
                 Some(render::reverse_list_added(version, &email, &name))
             }
-            Event::RemovedBy { id, email, version } => {
-                self.lists.set(id, &email, List::Reverse, false);
-                Some(render::reverse_list_removed(version, &email))
-            }
-            Event::PropertyChanged { id, email, property, value, version } => {
-                let on_forward_list = self.lists.contains(id, List::Forward);
+            Event::RemovedBy { email, version, .. } => Some(render::reverse_list_removed(version, &email)),
+            Event::PropertyChanged { email, property, value, version, .. } => {
                 render::bpr(&self.dialect, version, &email, property, value.as_deref())
-                    .filter(|_| on_forward_list)
             }
             Event::Ring { session, cookie, caller, caller_name } => {
                 Some(self.rng(session, &cookie, &caller, &caller_name))

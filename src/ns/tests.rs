@@ -170,3 +170,31 @@ async fn a_second_login_ends_the_first_with_out_oth() {
     assert_eq!(kicked.replies[0].to_string(), "OUT OTH");
     assert_eq!(kicked.hang_up, Some("logged in elsewhere"));
 }
+
+#[tokio::test]
+async fn list_commands_change_who_sees_whom_at_once() {
+    let (ctx, _dir) = context(|_| {}).await;
+    add_user(&ctx, "alice@example.com", "pa").await;
+    add_user(&ctx, "bob@example.com", "pb").await;
+    let (mut a, mut a_rx) = logged_in(&ctx, 1, "alice@example.com", "pa").await;
+    let (mut b, mut b_rx) = logged_in(&ctx, 2, "bob@example.com", "pb").await;
+    answer(&mut a, "ADD 10 FL bob@example.com Bobby").await;
+    answer(&mut a, "CHG 11 NLN").await;
+    answer(&mut b, "CHG 12 NLN").await;
+    let events = |rx: &mut Receiver<Event>| std::iter::from_fn(|| rx.try_recv()).collect::<Vec<_>>();
+    assert!(matches!(events(&mut a_rx)[..], [Event::Online(_)]), "Alice sees Bob come online");
+    events(&mut b_rx);
+    answer(&mut b, "ADD 13 BL alice@example.com alice").await;
+    assert!(matches!(events(&mut a_rx)[..], [Event::Offline { .. }]), "blocked: Bob vanishes");
+    answer(&mut b, "CHG 14 BSY").await;
+    assert!(events(&mut a_rx).is_empty(), "and stays hidden");
+    answer(&mut b, "REM 15 BL alice@example.com").await;
+    assert!(matches!(events(&mut a_rx)[..], [Event::Online(_)]), "unblocked: he appears");
+    answer(&mut b, "BLP 16 BL").await;
+    assert!(matches!(events(&mut a_rx)[..], [Event::Offline { .. }]), "BLP BL: not on his AL");
+    answer(&mut b, "BLP 17 AL").await;
+    assert!(matches!(events(&mut a_rx)[..], [Event::Online(_)]));
+    answer(&mut a, "REM 18 FL bob@example.com").await;
+    answer(&mut b, "CHG 19 NLN").await;
+    assert!(events(&mut a_rx).is_empty(), "Alice no longer has Bob on her FL");
+}

@@ -1,7 +1,6 @@
 //! The switchboard's handlers without a socket: [`Sb`] connections over a context with a
 //! database in a temporary directory, the invitee's notification session a mailbox.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use super::*;
 use crate::conn::Service;
 use crate::credentials::Credentials;
 use crate::mailbox::{self, Receiver};
-use crate::presence::{ConnId, Privacy, Shown};
+use crate::presence::{ConnId, Lists, Shown};
 use crate::protocol::lists::{Blp, Status};
 use crate::protocol::url_encode;
 use crate::protocol::view::UserId;
@@ -36,8 +35,7 @@ impl World {
         let (mailbox, rx) = mailbox::mailbox(16);
         let presence = &self.ctx.presence;
         presence.sign_in(user.id, SessionHandle::new(conn, mailbox, CancellationToken::new()));
-        let everyone = Privacy { blp: Blp::Allow, allow: HashSet::new(), block: HashSet::new() };
-        presence.set_lists(user.id, conn, Arc::new(everyone), []);
+        presence.set_lists(user.id, conn, Lists::new(Blp::Allow, []));
         let shown =
             Shown { id: user.id, email: user.email, name: email.into(), status: Status::Online, caps: 0 };
         presence.publish(user.id, conn, Arc::new(shown));
