@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::credentials::random_token;
 use crate::mailbox::SessionHandle;
 use crate::presence::ConnId;
-use crate::protocol::{url_encode, Email};
+use crate::protocol::{Email, Encoded};
 use crate::store::UserId;
 
 /// A session's number, sent in `CAL .. RINGING` and `RNG` (decimal: clients parse it).
@@ -31,8 +31,8 @@ const SESSION_IDS: std::ops::RangeInclusive<SessionId> = 10_000_000..=i32::MAX a
 #[derive(Debug, PartialEq, Eq)]
 pub struct Who {
     pub email: Email,
-    /// The friendly name URL-encoded, as `IRO`, `JOI` and `MSG` carry it.
-    pub encoded_name: String,
+    /// The friendly name, as `IRO`, `JOI` and `MSG` carry it.
+    pub name: Encoded,
 }
 
 /// What a participant's connection is told about the others.
@@ -326,7 +326,7 @@ impl Switchboards {
 
 impl Cookie {
     fn participant(self, handle: SessionHandle<SbEvent>) -> Participant {
-        let who = Arc::new(Who { email: self.email, encoded_name: url_encode(&self.name) });
+        let who = Arc::new(Who { email: self.email, name: Encoded::new(&self.name) });
         Participant { user: self.user, who, name: self.name, handle }
     }
 }
@@ -409,7 +409,7 @@ mod tests {
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
         let (a, mut a_rx) = handle(1);
         let (chat, me) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice A"), a).unwrap();
-        assert_eq!(me.who.encoded_name, "Alice%20A", "encoded once, for every event about her");
+        assert_eq!(me.who.name.as_str(), "Alice%20A", "encoded once, for every event about her");
         let cookie = boards.invite(&chat, (2, 20), &bob, "Bob", THERE).unwrap();
         assert_eq!(boards.invite(&chat, (2, 20), &bob, "Bob", THERE), Err(InviteError::AlreadyThere));
         let (b, mut b_rx) = handle(2);

@@ -20,7 +20,7 @@ use crate::codec::{CodecError, Frame, MsnpCodec, Reading};
 use crate::config::Limits;
 use crate::mailbox;
 use crate::protocol::vocabulary::{self, Secret};
-use crate::protocol::{Email, ProtocolError, Reply, TrId};
+use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
 
 /// The two ends of a client's connection, IPv4-mapped addresses unmapped.
 #[derive(Debug, Clone, Copy)]
@@ -333,7 +333,7 @@ async fn pump<S: Service>(
                     if !signals.shutdown.is_cancelled() {
                         return Ok(Ended::Killed);
                     }
-                    Outcome::hang_up(vec![Reply::new("OUT").arg("SSD")], "server shutting down")
+                    Outcome::hang_up(vec![render::out_shutdown()], "server shutting down")
                 }
                 Some(event) = signals.mailbox.recv() => {
                     if deadlines.idle_counts_events {
@@ -397,7 +397,7 @@ async fn pump<S: Service>(
             };
             if shutting_down {
                 if outcome.hang_up.is_none() {
-                    let out = write(&mut conn.framed, vec![Reply::new("OUT").arg("SSD")]);
+                    let out = write(&mut conn.framed, vec![render::out_shutdown()]);
                     let _ = tokio::time::timeout(SHUTDOWN_GRACE, out).await;
                 }
                 return Ok(Ended::Shutdown);

@@ -367,7 +367,7 @@ mod tests {
 
     fn shown(id: UserId, status: Status) -> Arc<Shown> {
         let email = format!("u{id}@example.com").parse().unwrap();
-        Arc::new(Shown { id, email, name: "x".into(), status, caps: 0 })
+        Arc::new(Shown { id, email, name: crate::protocol::Encoded::new("x"), status, caps: 0 })
     }
 
     fn entry(list: List) -> ListSet {

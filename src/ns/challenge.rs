@@ -7,7 +7,7 @@ use tracing::info;
 use crate::config::Challenges as Config;
 use crate::conn::Outcome;
 use crate::credentials::{md5_hex, random_digits};
-use crate::protocol::{ProtocolError, Reply, TrId};
+use crate::protocol::{render, ProtocolError, Reply, TrId};
 
 /// When a session is challenged next, and the challenge it has yet to answer.
 #[derive(Debug, Default)]
@@ -25,7 +25,7 @@ impl Schedule {
         let now = Instant::now();
         self.outstanding = Some((challenge.clone(), now + config.timeout()));
         self.next = config.enabled.then(|| now + config.interval());
-        Reply::to("CHL", tr).arg(challenge)
+        render::chl(tr, &challenge)
     }
 
     /// `QRY tr client-id 32` + answer: `QRY tr` if right; `540` and hang up if wrong, from
@@ -47,7 +47,7 @@ impl Schedule {
             info!(client_id, "wrong challenge answer");
             return Err(ProtocolError::ChallengeFailed);
         }
-        Ok(Outcome::reply(Reply::to("QRY", tr)))
+        Ok(Outcome::reply(render::qry(tr)))
     }
 
     /// When something is due: an answer's deadline or the next challenge.
@@ -64,7 +64,7 @@ impl Schedule {
         let now = Instant::now();
         if self.outstanding.as_ref().is_some_and(|(_, due)| *due <= now) {
             info!("challenge not answered in time");
-            return Outcome::hang_up(vec![Reply::new("OUT")], "challenge not answered in time");
+            return Outcome::hang_up(vec![render::out()], "challenge not answered in time");
         }
         if self.next.is_some_and(|next| next <= now) {
             return Outcome::reply(self.issue(TrId(0), config));

@@ -6,7 +6,7 @@ use tracing::debug;
 use super::login::public_address;
 use super::Online;
 use crate::conn::Outcome;
-use crate::protocol::{url_encode, Email, ProtocolError, Reply, TrId};
+use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
 
 impl Online {
     /// `XFR tr SB` → `XFR tr SB host:port CKI cookie`. Not while hidden or before the
@@ -22,18 +22,12 @@ impl Online {
         let cookie = boards.cookie_to_open(self.user.id, &self.user.email, &self.user.friendly_name);
         debug!("switchboard cookie issued");
         let address = public_address(&self.ctx, self.local, self.ctx.ports.switchboard);
-        Ok(Outcome::reply(Reply::to("XFR", tr).arg("SB").arg(address).arg("CKI").arg(cookie)))
+        Ok(Outcome::reply(render::xfr_sb(tr, &address, &cookie)))
     }
 
     /// `RNG session host:port CKI cookie caller caller-name`.
     pub(super) fn rng(&self, session: u32, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
         let address = public_address(&self.ctx, self.local, self.ctx.ports.switchboard);
-        Reply::new("RNG")
-            .arg(session)
-            .arg(address)
-            .arg("CKI")
-            .arg(cookie)
-            .arg(caller)
-            .arg(url_encode(caller_name))
+        render::rng(session, &address, cookie, caller, caller_name)
     }
 }

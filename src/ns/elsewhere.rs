@@ -5,7 +5,7 @@ use tracing::info;
 
 use super::Online;
 use crate::conn::Outcome;
-use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
+use crate::protocol::{render, Email, ProtocolError, TrId};
 
 impl Online {
     /// `URL tr service {param}` → `URL tr redirect login-url {site-id}`, from the config.
@@ -20,7 +20,7 @@ impl Online {
     /// is acknowledged and logged.
     pub(super) fn invite_by_mail(&self, command: &str, tr: TrId, email: &Email) -> Outcome {
         info!(user = %self.user.email, invitee = %email, "e-mail invitation requested (msnd sends no mail)");
-        Outcome::reply(Reply::to(command, tr).arg("OK"))
+        Outcome::reply(render::mailed(command, tr))
     }
 
     /// `PAG`: a page to a mobile phone. msnd has no paging gateway, so it cannot be

@@ -9,7 +9,7 @@ use crate::conn::Outcome;
 use crate::presence::{Event, ListChange};
 use crate::protocol::lists::{is_valid_friendly_name, Blp, GroupId, Gtc, List, Property};
 use crate::protocol::lists::{MAX_GROUPS, MAX_GROUP_NAME_BYTES};
-use crate::protocol::{render, url_encode, Email, ProtocolError, Reply, TrId};
+use crate::protocol::{render, url_encode, Email, ProtocolError, TrId};
 use crate::store::{internal, ListError, Snapshot, UserId};
 
 impl Online {
@@ -24,7 +24,7 @@ impl Online {
         cached: u32,
         held: Option<Box<Snapshot>>,
     ) -> Result<Outcome, ProtocolError> {
-        let up_to_date = || Ok(Outcome::reply(Reply::to("SYN", tr).arg(cached)));
+        let up_to_date = || Ok(Outcome::reply(render::syn_unchanged(tr, cached)));
         let snapshot = match held {
             Some(snapshot) => snapshot,
             None => {
@@ -86,11 +86,7 @@ impl Online {
             .await
             .map_err(list_error)?;
         self.apply(ListChange::Entry { contact: added.contact, list, on: true });
-        let mut reply = Reply::to("ADD", tr).arg(list).arg(added.version).arg(&email).arg(url_encode(&name));
-        if let Some(group) = group {
-            reply = reply.arg(group);
-        }
-        let mut replies = vec![reply];
+        let mut replies = vec![render::add(tr, list, added.version, &email, &name, group)];
         if let Some(version) = added.reverse_version {
             if added.contact != self.user.id {
                 let event = Event::AddedBy {
@@ -143,11 +139,7 @@ impl Online {
             let event = Event::RemovedBy { id: self.user.id, email: self.user.email.clone(), version };
             self.notify(removed.contact, &event);
         }
-        let mut reply = Reply::to("REM", tr).arg(list).arg(removed.version).arg(&email);
-        if let Some(group) = group {
-            reply = reply.arg(group);
-        }
-        Ok(Outcome::reply(reply))
+        Ok(Outcome::reply(render::rem(tr, list, removed.version, &email, group)))
     }
 
     /// The client may not touch its RL (the official server hung up); groups only on FL
@@ -168,14 +160,14 @@ impl Online {
     pub(super) async fn adg(&mut self, tr: TrId, name: &str) -> Result<Outcome, ProtocolError> {
         check_group_name(name)?;
         let (version, id) = self.ctx.store.add_group(self.user.id, name).await.map_err(list_error)?;
-        Ok(Outcome::reply(Reply::to("ADG", tr).arg(version).arg(url_encode(name)).arg(id).arg(0)))
+        Ok(Outcome::reply(render::adg(tr, version, name, id)))
     }
 
     /// `RMG tr id` → `RMG tr ver id`. Members stay on the FL.
     pub(super) async fn rmg(&mut self, tr: TrId, group: GroupId) -> Result<Outcome, ProtocolError> {
         check_group_id(group)?;
         let version = self.ctx.store.remove_group(self.user.id, group).await.map_err(list_error)?;
-        Ok(Outcome::reply(Reply::to("RMG", tr).arg(version).arg(group)))
+        Ok(Outcome::reply(render::rmg(tr, version, group)))
     }
 
     /// `REG tr id name 0` → `REG tr ver id name 0`.
@@ -188,20 +180,20 @@ impl Online {
         check_group_id(group)?;
         check_group_name(name)?;
         let version = self.ctx.store.rename_group(self.user.id, group, name).await.map_err(list_error)?;
-        Ok(Outcome::reply(Reply::to("REG", tr).arg(version).arg(group).arg(url_encode(name)).arg(0)))
+        Ok(Outcome::reply(render::reg(tr, version, group, name)))
     }
 
     /// `GTC tr A|N` → `GTC tr ver A|N`; `218` if unchanged.
     pub(super) async fn gtc(&mut self, tr: TrId, value: Gtc) -> Result<Outcome, ProtocolError> {
         let version = self.ctx.store.set_gtc(self.user.id, value).await.map_err(list_error)?;
-        Ok(Outcome::reply(Reply::to("GTC", tr).arg(version).arg(value)))
+        Ok(Outcome::reply(render::gtc(tr, version, value)))
     }
 
     /// `BLP tr AL|BL` → `BLP tr ver AL|BL`; `218` if unchanged. Watchers are re-checked.
     pub(super) async fn blp(&mut self, tr: TrId, value: Blp) -> Result<Outcome, ProtocolError> {
         let version = self.ctx.store.set_blp(self.user.id, value).await.map_err(list_error)?;
         self.apply(ListChange::Blp(value));
-        Ok(Outcome::reply(Reply::to("BLP", tr).arg(version).arg(value)))
+        Ok(Outcome::reply(render::blp(tr, version, value)))
     }
 
     /// `REA tr handle name`: my own friendly name (seen by watchers at once), or the
@@ -223,7 +215,7 @@ impl Online {
         } else {
             store.rename_contact(self.user.id, &email, &name).await.map_err(list_error)?
         };
-        Ok(Outcome::reply(Reply::to("REA", tr).arg(version).arg(&email).arg(url_encode(&name))))
+        Ok(Outcome::reply(render::rea(tr, version, &email, &name)))
     }
 
     /// `PRP tr prop {value}` → `PRP tr ver prop {value}`; watchers who may see it get BPR.
@@ -246,11 +238,7 @@ impl Online {
             };
             self.ctx.presence.deliver_to_watcher(self.user.id, watcher, event);
         }
-        let reply = Reply::to("PRP", tr).arg(changed.version).arg(property);
-        Ok(Outcome::reply(match &value {
-            Some(value) => reply.arg(url_encode(value)),
-            None => reply,
-        }))
+        Ok(Outcome::reply(render::prp(tr, changed.version, property, value.as_deref())))
     }
 }
 

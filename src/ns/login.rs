@@ -28,14 +28,14 @@ pub(super) fn inf(tr: TrId, dialect: &Dialect) -> Result<Outcome, ProtocolError>
     if !dialect.inf {
         return Err(ProtocolError::Disabled);
     }
-    Ok(Outcome::reply(Reply::to("INF", tr).arg(dialect.auth_package())))
+    Ok(Outcome::reply(render::inf(tr, dialect)))
 }
 
 /// The answer to `CVR`/`CVQ`: the client's own version as recommended and minimum, so no
 /// client is ever pushed to upgrade.
 pub(super) fn client_version_reply(ctx: &Context, command: &str, tr: TrId, version: &str) -> Reply {
     let urls = &ctx.config.client;
-    Reply::to(command, tr).arg(version).arg(version).arg(version).arg(&urls.download_url).arg(&urls.info_url)
+    render::client_version(command, tr, version, &urls.download_url, &urls.info_url)
 }
 
 /// `host:port` for a client connected to `local`: `public_host` if configured, else the
@@ -57,15 +57,15 @@ impl Ns {
         match negotiate(versions.iter().map(String::as_str)) {
             Negotiated::Dialect(dialect) => {
                 self.phase = Phase::Negotiated { dialect, challenge: None };
-                Outcome::reply(Reply::to("VER", tr).arg(dialect))
+                Outcome::reply(render::ver(tr, &dialect))
             }
             Negotiated::Cvr0 => {
                 self.phase = Phase::Cvr0;
-                Outcome::reply(Reply::to("VER", tr).arg("CVR0"))
+                Outcome::reply(render::ver_cvr0(tr))
             }
             Negotiated::Nothing => {
                 info!(offered = versions.join(" "), "no common protocol version");
-                Outcome::hang_up(vec![Reply::to("VER", tr).arg(0)], "no common protocol version")
+                Outcome::hang_up(vec![render::ver_none(tr)], "no common protocol version")
             }
         }
     }
@@ -122,7 +122,7 @@ impl Ns {
             Login::Twn => render::twn_challenge(unix_now(), &random_token()),
         };
         self.phase = Phase::Negotiated { dialect, challenge: Some(Challenge { email, user }) };
-        let reply = Reply::to("USR", tr).arg(dialect.auth_package()).arg("S").arg(challenge);
+        let reply = render::usr_challenge(tr, &dialect, &challenge);
         Ok(Outcome::reply(reply))
     }
 

@@ -26,7 +26,7 @@ use crate::mailbox::SessionHandle;
 use crate::presence::{ConnId, Event, Presence};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
-use crate::protocol::{Command, Dialect, Email, ProtocolError, Reply};
+use crate::protocol::{render, Command, Dialect, Email, ProtocolError};
 use crate::store::{Snapshot, Store, User, UserId};
 use crate::throttle::{LoginThrottle, Throttle};
 use crate::tickets::Tickets;
@@ -122,7 +122,7 @@ impl Ns {
             return online.handle(command).await;
         }
         match (&self.phase, command) {
-            (_, Command::Png) => Ok(Outcome::reply(Reply::new("QNG"))),
+            (_, Command::Png) => Ok(Outcome::reply(render::qng())),
             (_, Command::Out) => Ok(signed_off()),
             (_, Command::WrongDirection { name }) => Err(ProtocolError::WrongDirection(name)),
             (Phase::Greeting, Command::Ver { tr, versions }) => Ok(self.ver(tr, &versions)),
@@ -156,7 +156,7 @@ impl Online {
             return Err(ProtocolError::TooFast);
         }
         match command {
-            Command::Png => Ok(Outcome::reply(Reply::new("QNG"))),
+            Command::Png => Ok(Outcome::reply(render::qng())),
             Command::Out => Ok(signed_off()),
             Command::Cvr { tr, client_version } => {
                 Ok(Outcome::reply(login::client_version_reply(&self.ctx, "CVR", tr, &client_version)))
@@ -200,7 +200,7 @@ impl Online {
         self.held = None;
         match event {
             Event::LoggedInElsewhere => {
-                Outcome::hang_up(vec![Reply::new("OUT").arg("OTH")], "logged in elsewhere")
+                Outcome::hang_up(vec![render::out_elsewhere()], "logged in elsewhere")
             }
             other => Outcome::replies(self.contact_event(other).into_iter().collect()),
         }

@@ -10,7 +10,7 @@ use super::Online;
 use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
 use crate::protocol::lists::Status;
-use crate::protocol::{render, url_encode, ProtocolError, Reply, TrId};
+use crate::protocol::{render, Encoded, ProtocolError, Reply, TrId};
 
 impl Online {
     /// `CHG tr status {caps}`. The first one also lists who is online (`ILN`) and, from
@@ -60,7 +60,7 @@ impl Online {
     /// `IMS tr ON|OFF` → `IMS tr 0 ON|OFF`: accept switchboard invitations or not.
     pub(super) fn ims(&mut self, tr: TrId, on: bool) -> Outcome {
         self.ctx.presence.set_accepting(self.user.id, self.conn, on);
-        Outcome::reply(Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" }))
+        Outcome::reply(render::ims(tr, on))
     }
 
     /// How I am shown now, once I have set a status.
@@ -68,7 +68,7 @@ impl Online {
         Some(Arc::new(Shown {
             id: self.user.id,
             email: self.user.email.clone(),
-            name: url_encode(&self.user.friendly_name),
+            name: Encoded::new(&self.user.friendly_name),
             status: self.status?,
             caps: self.caps,
         }))
@@ -79,7 +79,7 @@ impl Online {
     pub(super) fn contact_event(&mut self, event: Event) -> Option<Reply> {
         match event {
             Event::Online(shown) => Some(render::nln(&self.dialect, &shown)),
-            Event::Offline { email, .. } => Some(Reply::new("FLN").arg(email)),
+            Event::Offline { email, .. } => Some(render::fln(&email)),
             Event::AddedBy { email, name, version, .. } => {
                 Some(render::reverse_list_added(version, &email, &name))
             }

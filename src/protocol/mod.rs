@@ -92,6 +92,26 @@ impl fmt::Display for Email {
     }
 }
 
+/// Free text as it goes on the wire: URL-encoded once, when made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded(String);
+
+impl Encoded {
+    pub fn new(text: &str) -> Encoded {
+        Encoded(url_encode(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Encoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Percent-encodes every byte outside `A-Z a-z 0-9 . _ ~ -`, the safest form for every client.
 pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

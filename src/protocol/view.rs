@@ -2,7 +2,7 @@
 //! fills these, the presence registry holds [`Shown`], and [`super::render`] reads them.
 
 use super::lists::{Blp, GroupId, Gtc, ListSet, Property, Status};
-use super::Email;
+use super::{Email, Encoded};
 
 /// A database row id of an account.
 pub type UserId = i64;
@@ -12,8 +12,8 @@ pub type UserId = i64;
 pub struct Shown {
     pub id: UserId,
     pub email: Email,
-    /// Friendly name, URL-encoded as on the wire: encoded once, sent to every watcher.
-    pub name: String,
+    /// Friendly name, encoded once, sent to every watcher.
+    pub name: Encoded,
     pub status: Status,
     /// MSNP8 client capabilities, relayed as sent.
     pub caps: u32,

@@ -16,7 +16,7 @@ use crate::conn::{Outcome, Service};
 use crate::mailbox::SessionHandle;
 use crate::presence::{Event, Presence};
 use crate::protocol::command::{trid_of, Ack, SbCommand};
-use crate::protocol::{Email, ProtocolError, Reply, TrId};
+use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
 use crate::store::{internal, Store};
 
 /// What the switchboard works with: built once by the server, shared by its connections.
@@ -57,7 +57,7 @@ impl Sb {
         let boards = &self.ctx.chats;
         let (chat, me) = boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
         info!(user = %me.who.email, session = chat.id, "switchboard session opened");
-        let reply = Reply::to("USR", tr).arg("OK").arg(&me.who.email).arg(&me.who.encoded_name);
+        let reply = render::opened(tr, &me.who.email, &me.who.name);
         self.joined = Some((chat, me));
         Ok(Outcome::reply(reply))
     }
@@ -79,11 +79,9 @@ impl Sb {
         let mut replies: Vec<Reply> = roster
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                Reply::to("IRO", tr).arg(i + 1).arg(total).arg(&p.who.email).arg(&p.who.encoded_name)
-            })
+            .map(|(i, p)| render::iro(tr, i + 1, total, &p.who.email, &p.who.name))
             .collect();
-        replies.push(Reply::to("ANS", tr).arg("OK"));
+        replies.push(render::answered(tr));
         self.joined = Some((chat, me));
         Ok(Outcome::replies(replies))
     }
@@ -124,7 +122,7 @@ impl Sb {
             return Err(ProtocolError::NotAccepting);
         }
         debug!(callee = %user.email, session = chat.id, "ringing");
-        Ok(Outcome::reply(Reply::to("CAL", tr).arg("RINGING").arg(chat.id)))
+        Ok(Outcome::reply(render::ringing(tr, chat.id)))
     }
 
     /// `MSG tr U|N|A len`: relayed to everyone else as `MSG handle name len`. `N` hears
@@ -135,8 +133,8 @@ impl Sb {
         let delivery = self.ctx.chats.relay(chat, self.handle.conn, event);
         let all = delivery.recipients > 0 && delivery.delivered == delivery.recipients;
         match (ack, all) {
-            (Ack::Always, true) => Outcome::reply(Reply::to("ACK", tr)),
-            (Ack::Always | Ack::OnFailure, false) => Outcome::reply(Reply::to("NAK", tr)),
+            (Ack::Always, true) => Outcome::reply(render::ack(tr)),
+            (Ack::Always | Ack::OnFailure, false) => Outcome::reply(render::nak(tr)),
             _ => Outcome::default(),
         }
     }
@@ -155,11 +153,9 @@ impl Service for Sb {
 
     fn on_event(&mut self, event: SbEvent) -> Outcome {
         Outcome::reply(match event {
-            SbEvent::Joined(who) => Reply::new("JOI").arg(&who.email).arg(&who.encoded_name),
-            SbEvent::Left(who) => Reply::new("BYE").arg(&who.email),
-            SbEvent::Message { from, payload } => {
-                Reply::new("MSG").arg(&from.email).arg(&from.encoded_name).payload(payload)
-            }
+            SbEvent::Joined(who) => render::joined(&who.email, &who.name),
+            SbEvent::Left(who) => render::left(&who.email),
+            SbEvent::Message { from, payload } => render::message(&from.email, &from.name, payload),
         })
     }
 

@@ -12,8 +12,8 @@ use crate::credentials::Credentials;
 use crate::mailbox::{self, Receiver};
 use crate::presence::{ConnId, Lists, Shown};
 use crate::protocol::lists::{Blp, Status};
-use crate::protocol::url_encode;
 use crate::protocol::view::UserId;
+use crate::protocol::{url_encode, Encoded};
 
 struct World {
     ctx: Arc<Context>,
@@ -36,8 +36,13 @@ impl World {
         let presence = &self.ctx.presence;
         presence.sign_in(user.id, SessionHandle::new(conn, mailbox, CancellationToken::new()));
         presence.set_lists(user.id, conn, Lists::new(Blp::Allow, []));
-        let shown =
-            Shown { id: user.id, email: user.email, name: email.into(), status: Status::Online, caps: 0 };
+        let shown = Shown {
+            id: user.id,
+            email: user.email,
+            name: Encoded::new(email),
+            status: Status::Online,
+            caps: 0,
+        };
         presence.publish(user.id, conn, Arc::new(shown));
         (user.id, rx)
     }

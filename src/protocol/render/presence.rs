@@ -1,0 +1,53 @@
+//! Presence: the CHG echo, ILN and NLN/FLN, IMS, and the CHL/QRY challenge.
+
+use crate::protocol::view::Shown;
+use crate::protocol::{Dialect, Email, Reply, TrId};
+
+/// `ILN tr status handle name {caps}`: a contact's presence at login or ADD.
+pub fn iln(tr: TrId, d: &Dialect, shown: &Shown) -> Reply {
+    presence_line(Reply::to("ILN", tr), d, shown)
+}
+
+/// `NLN status handle name {caps}`: a contact's presence changed.
+pub fn nln(d: &Dialect, shown: &Shown) -> Reply {
+    presence_line(Reply::new("NLN"), d, shown)
+}
+
+fn presence_line(reply: Reply, d: &Dialect, shown: &Shown) -> Reply {
+    let reply = reply.arg(shown.status).arg(&shown.email).arg(&shown.name);
+    if d.client_caps {
+        reply.arg(shown.caps)
+    } else {
+        reply
+    }
+}
+
+/// `CHG tr status {caps}`: the echo of a status change. `status` is echoed as sent.
+pub fn chg(tr: TrId, d: &Dialect, status: &str, caps: u32) -> Reply {
+    let reply = Reply::to("CHG", tr).arg(status);
+    if d.client_caps {
+        reply.arg(caps)
+    } else {
+        reply
+    }
+}
+
+/// `FLN handle`: a contact is no longer shown online.
+pub fn fln(email: &Email) -> Reply {
+    Reply::new("FLN").arg(email)
+}
+
+/// `IMS tr 0 ON|OFF`: switchboard invitations accepted or not.
+pub fn ims(tr: TrId, on: bool) -> Reply {
+    Reply::to("IMS", tr).arg(0).arg(if on { "ON" } else { "OFF" })
+}
+
+/// `CHL tr challenge`.
+pub fn chl(tr: TrId, challenge: &str) -> Reply {
+    Reply::to("CHL", tr).arg(challenge)
+}
+
+/// `QRY tr`: the challenge was answered.
+pub fn qry(tr: TrId) -> Reply {
+    Reply::to("QRY", tr)
+}
