@@ -1,21 +1,30 @@
-//! The SQLite store, through sqlx: accounts now, contact lists and groups beside them.
-//! Every method commits before it returns, so whatever a client is told is on disk.
+//! The SQLite store, through sqlx, split by what it stores: [`users`](User) (accounts and
+//! credentials), `contacts` (who is on which list), `groups`, `settings` (GTC, BLP, name,
+//! phone properties) and `snapshot` (reading it all back for SYN); `import` loads
+//! accounts in bulk. Every method commits before it returns, so whatever a client is told
+//! is on disk.
 
+mod contacts;
+mod groups;
 mod import;
-mod lists;
+mod settings;
+mod snapshot;
+#[cfg(test)]
+mod tests;
 mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::protocol::ProtocolError;
 
 pub use crate::protocol::view::{ContactRecord, Group, Properties, Snapshot, UserId};
+pub use contacts::{Added, ListError, Removed};
 pub use import::{Imported, NewAccount};
-pub use lists::{Added, ContactBits, ListError, PropertyChanged, Removed};
+pub use settings::PropertyChanged;
 pub use users::User;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +124,16 @@ fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(source) => Err(StoreError::Create { path: path.to_owned(), source }),
     }
+}
+
+/// Adds one to an account's list version and returns the new one. Every list change does
+/// it, for every account whose `SYN` output the change alters.
+async fn bump(conn: &mut SqliteConnection, id: UserId) -> Result<u32, StoreError> {
+    sqlx::query_scalar("UPDATE users SET list_version = list_version + 1 WHERE id = ? RETURNING list_version")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Logs a database failure; the client is told only `500`.
