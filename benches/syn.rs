@@ -5,11 +5,11 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use msnd::protocol::lists::{Blp, Gtc, List, ListSet, Property};
 use msnd::protocol::render;
 use msnd::protocol::{Dialect, TrId};
-use msnd::store::{ContactRecord, Group, Properties, Snapshot};
+use msnd::store::{ContactRecord, Group, GroupId, Properties, Snapshot, UserId};
 
 /// 150 contacts on FL, AL and RL in five groups, every tenth with a phone number visible.
 fn snapshot() -> Snapshot {
-    let groups = (0..5).map(|id| Group { id, name: format!("Group {id}") }).collect();
+    let groups = (0..5).map(|id| Group { id: GroupId(id), name: format!("Group {id}") }).collect();
     let all = ListSet(List::Forward.bit() | List::Allow.bit() | List::Reverse.bit());
     let contacts = (0..150)
         .map(|i| {
@@ -18,11 +18,11 @@ fn snapshot() -> Snapshot {
                 properties.0.insert(Property::Phh, "+1 555 0100".to_owned());
             }
             ContactRecord {
-                id: i + 2,
+                id: UserId(i + 2),
                 email: format!("contact{i:03}@example.com").parse().expect("valid handle"),
                 name: format!("Contact {i} (friend)"),
                 lists: all,
-                groups: vec![(i % 5) as u8],
+                groups: vec![GroupId((i % 5) as u8)],
                 properties,
             }
         })

@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
-/// Identifies one connection for the life of the process; later connections get larger ids.
-pub type ConnId = u64;
+pub use crate::protocol::view::ConnId;
 
 /// The caps, shared by every listener.
 #[derive(Debug, Clone)]
@@ -145,28 +144,28 @@ mod tests {
     fn caps_count_in_total_and_per_address() {
         let gate = Gate::new(Caps { total: 3, per_ip: 2, unauthenticated: 3 });
         let token = CancellationToken::new;
-        let first = gate.admit(1, ip(1), token()).unwrap();
-        let second = gate.admit(2, ip(1), token()).unwrap();
-        assert_eq!(gate.admit(3, ip(1), token()).unwrap_err(), Refused::PerAddress);
-        let third = gate.admit(4, ip(2), token()).unwrap();
+        let first = gate.admit(ConnId(1), ip(1), token()).unwrap();
+        let second = gate.admit(ConnId(2), ip(1), token()).unwrap();
+        assert_eq!(gate.admit(ConnId(3), ip(1), token()).unwrap_err(), Refused::PerAddress);
+        let third = gate.admit(ConnId(4), ip(2), token()).unwrap();
         for admission in [&first, &second, &third] {
             admission.logged_in();
         }
-        assert_eq!(gate.admit(5, ip(3), token()).unwrap_err(), Refused::Full, "all logged in");
+        assert_eq!(gate.admit(ConnId(5), ip(3), token()).unwrap_err(), Refused::Full, "all logged in");
         drop(first);
-        assert!(gate.admit(6, ip(1), token()).is_ok(), "a closed connection frees its place");
+        assert!(gate.admit(ConnId(6), ip(1), token()).is_ok(), "a closed connection frees its place");
     }
 
     #[test]
     fn the_oldest_waiting_connection_makes_room() {
         let gate = Gate::new(Caps { total: 2, per_ip: 10, unauthenticated: 2 });
         let (idle_a, idle_b) = (CancellationToken::new(), CancellationToken::new());
-        let a = gate.admit(1, ip(1), idle_a.clone()).unwrap();
-        let _b = gate.admit(2, ip(1), idle_b.clone()).unwrap();
-        let c = gate.admit(3, ip(2), CancellationToken::new()).unwrap();
+        let a = gate.admit(ConnId(1), ip(1), idle_a.clone()).unwrap();
+        let _b = gate.admit(ConnId(2), ip(1), idle_b.clone()).unwrap();
+        let c = gate.admit(ConnId(3), ip(2), CancellationToken::new()).unwrap();
         assert!(idle_a.is_cancelled() && !idle_b.is_cancelled(), "full: the oldest waiting one goes");
         c.logged_in();
-        let _d = gate.admit(4, ip(2), CancellationToken::new()).unwrap();
+        let _d = gate.admit(ConnId(4), ip(2), CancellationToken::new()).unwrap();
         assert!(idle_b.is_cancelled(), "and then the next oldest, never a logged-in one");
         assert_eq!(gate.counts(), (2, 1));
         drop(a);
@@ -177,8 +176,8 @@ mod tests {
     fn waiting_connections_have_a_cap_of_their_own() {
         let gate = Gate::new(Caps { total: 10, per_ip: 10, unauthenticated: 1 });
         let first = CancellationToken::new();
-        let _x = gate.admit(1, ip(1), first.clone()).unwrap();
-        let _y = gate.admit(2, ip(1), CancellationToken::new()).unwrap();
+        let _x = gate.admit(ConnId(1), ip(1), first.clone()).unwrap();
+        let _y = gate.admit(ConnId(2), ip(1), CancellationToken::new()).unwrap();
         assert!(first.is_cancelled());
         assert_eq!(gate.counts(), (1, 1));
     }

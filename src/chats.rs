@@ -17,14 +17,13 @@ use crate::presence::ConnId;
 use crate::protocol::{Email, Encoded};
 use crate::store::UserId;
 
-/// A session's number, sent in `CAL .. RINGING` and `RNG` (decimal: clients parse it).
-pub type SessionId = u32;
+pub use crate::protocol::view::SessionId;
 
 /// Session ids are 8 to 10 digits, like the official service's, and fit a signed 32-bit
 /// integer: clients of the era read them with `atoi()` or into a Java `int` and send them
 /// back in `ANS`, so a larger id would come back negative. The id need not be secret (the
 /// cookie is); it must only be unique among live sessions.
-const SESSION_IDS: std::ops::RangeInclusive<SessionId> = 10_000_000..=i32::MAX as SessionId;
+const SESSION_IDS: std::ops::RangeInclusive<u32> = 10_000_000..=i32::MAX as u32;
 
 /// Who someone in a chat is, as the others see them; made once per participant and shared
 /// by every event about them.
@@ -168,7 +167,7 @@ impl Switchboards {
         let mut inner = self.lock();
         let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session.is_none())?;
         let id = loop {
-            let id = rand::thread_rng().gen_range(SESSION_IDS);
+            let id = SessionId(rand::thread_rng().gen_range(SESSION_IDS));
             if !inner.sessions.contains_key(&id) {
                 break id;
             }
@@ -345,9 +344,9 @@ mod tests {
     use super::*;
     use crate::mailbox;
 
-    fn handle(conn: ConnId) -> (SessionHandle<SbEvent>, mailbox::Receiver<SbEvent>) {
+    fn handle(conn: u64) -> (SessionHandle<SbEvent>, mailbox::Receiver<SbEvent>) {
         let (mailbox, rx) = mailbox::mailbox(8);
-        (SessionHandle::new(conn, mailbox, CancellationToken::new()), rx)
+        (SessionHandle::new(ConnId(conn), mailbox, CancellationToken::new()), rx)
     }
 
     fn email(s: &str) -> Email {
@@ -361,11 +360,11 @@ mod tests {
     fn cookies_are_single_use_and_bound_to_their_account() {
         let boards = Switchboards::new(Duration::from_secs(60), 4);
         let alice = email("alice@example.com");
-        let cookie = boards.cookie_to_open(1, &alice, "Alice");
+        let cookie = boards.cookie_to_open(UserId(1), &alice, "Alice");
         assert_eq!(cookie.len(), 32);
         assert!(boards.open(&email("mallory@example.com"), &cookie, handle(1).0).is_none());
         assert!(boards.open(&alice, &cookie, handle(1).0).is_none(), "spent by the wrong handle");
-        let cookie = boards.cookie_to_open(1, &alice, "Alice");
+        let cookie = boards.cookie_to_open(UserId(1), &alice, "Alice");
         assert!(boards.open(&alice, &cookie, handle(1).0).is_some());
         assert!(boards.open(&alice, &cookie, handle(2).0).is_none(), "single use");
     }
@@ -374,7 +373,7 @@ mod tests {
     fn expired_cookies_are_refused() {
         let boards = Switchboards::new(Duration::ZERO, 4);
         let alice = email("alice@example.com");
-        let cookie = boards.cookie_to_open(1, &alice, "Alice");
+        let cookie = boards.cookie_to_open(UserId(1), &alice, "Alice");
         assert!(boards.open(&alice, &cookie, handle(1).0).is_none());
     }
 
@@ -382,25 +381,33 @@ mod tests {
     fn an_invitation_lapses_with_its_cookie() {
         let alice = email("alice@example.com");
         let boards = Switchboards::new(Duration::from_secs(60), 2);
-        let (chat, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
+        let (chat, _) =
+            boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "Alice"), handle(1).0).unwrap();
         let bob = email("bob@example.com");
-        boards.invite(&chat, (2, 20), &bob, "Bob", THERE).unwrap();
-        assert!(boards.involves(&chat, 2, THERE));
-        chat.lock().invited.get_mut(&2).unwrap().expires = Instant::now();
-        assert!(!boards.involves(&chat, 2, THERE), "lapsed");
-        assert!(boards.invite(&chat, (2, 20), &bob, "Bob", THERE).is_ok(), "and can be renewed");
+        boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE).unwrap();
+        assert!(boards.involves(&chat, UserId(2), THERE));
+        chat.lock().invited.get_mut(&UserId(2)).unwrap().expires = Instant::now();
+        assert!(!boards.involves(&chat, UserId(2), THERE), "lapsed");
+        assert!(
+            boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE).is_ok(),
+            "and can be renewed"
+        );
     }
 
     #[test]
     fn an_invitation_rung_on_an_ended_session_is_withdrawn() {
         let alice = email("alice@example.com");
         let boards = Switchboards::new(Duration::from_secs(60), 2);
-        let (chat, _) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice"), handle(1).0).unwrap();
-        boards.invite(&chat, (2, 20), &email("bob@example.com"), "Bob", THERE).unwrap();
-        let signed_out: StillThere<'_> = &|user, conn| (user, conn) != (2, 20);
-        assert!(!boards.involves(&chat, 2, signed_out), "Bob's session 20 has ended");
+        let (chat, _) =
+            boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "Alice"), handle(1).0).unwrap();
+        boards.invite(&chat, (UserId(2), ConnId(20)), &email("bob@example.com"), "Bob", THERE).unwrap();
+        let signed_out: StillThere<'_> = &|user, conn| (user, conn) != (UserId(2), ConnId(20));
+        assert!(!boards.involves(&chat, UserId(2), signed_out), "Bob's session 20 has ended");
         let carol = email("c@example.com");
-        assert!(boards.invite(&chat, (3, 30), &carol, "C", signed_out).is_ok(), "and Bob no longer counts");
+        assert!(
+            boards.invite(&chat, (UserId(3), ConnId(30)), &carol, "C", signed_out).is_ok(),
+            "and Bob no longer counts"
+        );
     }
 
     #[test]
@@ -408,30 +415,34 @@ mod tests {
         let boards = Switchboards::new(Duration::from_secs(60), 3);
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
         let (a, mut a_rx) = handle(1);
-        let (chat, me) = boards.open(&alice, &boards.cookie_to_open(1, &alice, "Alice A"), a).unwrap();
+        let (chat, me) =
+            boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "Alice A"), a).unwrap();
         assert_eq!(me.who.name.as_str(), "Alice%20A", "encoded once, for every event about her");
-        let cookie = boards.invite(&chat, (2, 20), &bob, "Bob", THERE).unwrap();
-        assert_eq!(boards.invite(&chat, (2, 20), &bob, "Bob", THERE), Err(InviteError::AlreadyThere));
+        let cookie = boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE).unwrap();
+        assert_eq!(
+            boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE),
+            Err(InviteError::AlreadyThere)
+        );
         let (b, mut b_rx) = handle(2);
         let (_, roster, bob_in) = boards.join(&bob, &cookie, chat.id, b).unwrap();
         assert_eq!((roster.len(), bob_in.name.as_str()), (1, "Bob"));
         assert_eq!(a_rx.try_recv().unwrap(), SbEvent::Joined(bob_in.who.clone()));
         let message = SbEvent::Message { from: me.who.clone(), payload: Bytes::from("hi") };
-        assert_eq!(boards.relay(&chat, 1, message.clone()), Delivery { recipients: 1, delivered: 1 });
+        assert_eq!(boards.relay(&chat, ConnId(1), message.clone()), Delivery { recipients: 1, delivered: 1 });
         assert_eq!(b_rx.try_recv().unwrap(), message);
         let carol = email("c@example.com");
-        let for_carol = boards.invite(&chat, (3, 30), &carol, "C", THERE).unwrap();
+        let for_carol = boards.invite(&chat, (UserId(3), ConnId(30)), &carol, "C", THERE).unwrap();
         assert!(
-            boards.join(&carol, &for_carol, chat.id.wrapping_add(1), handle(3).0).is_none(),
+            boards.join(&carol, &for_carol, SessionId(chat.id.0.wrapping_add(1)), handle(3).0).is_none(),
             "wrong session"
         );
         assert_eq!(
-            boards.invite(&chat, (4, 40), &email("d@example.com"), "D", THERE),
+            boards.invite(&chat, (UserId(4), ConnId(40)), &email("d@example.com"), "D", THERE),
             Err(InviteError::Full)
         );
-        boards.leave(&chat, 1);
+        boards.leave(&chat, ConnId(1));
         assert_eq!(b_rx.try_recv().unwrap(), SbEvent::Left(me.who));
-        boards.leave(&chat, 2);
+        boards.leave(&chat, ConnId(2));
         assert!(boards.is_empty());
     }
 }

@@ -12,7 +12,7 @@ pub use crate::admission::ConnId;
 use crate::mailbox::SessionHandle;
 use crate::protocol::lists::{Blp, List, ListSet, Property};
 pub use crate::protocol::view::Shown;
-use crate::protocol::view::{Snapshot, UserId};
+use crate::protocol::view::{SessionId, Snapshot, UserId};
 use crate::protocol::Email;
 
 /// An online account's lists: which of its lists each contact is on, and the BLP default.
@@ -92,7 +92,7 @@ pub enum Event {
     /// A contact changed a property I may see: `BPR`.
     PropertyChanged { id: UserId, email: Email, property: Property, value: Option<String>, version: u32 },
     /// An invitation to a switchboard session: `RNG`.
-    Ring { session: u32, cookie: String, caller: Email, caller_name: String },
+    Ring { session: SessionId, cookie: String, caller: Email, caller_name: String },
 }
 
 #[derive(Debug)]
@@ -360,14 +360,14 @@ mod tests {
     use crate::mailbox::{self, Receiver};
     use crate::protocol::lists::Status;
 
-    fn session(conn: ConnId, capacity: usize) -> (SessionHandle<Event>, Receiver<Event>) {
+    fn session(conn: u64, capacity: usize) -> (SessionHandle<Event>, Receiver<Event>) {
         let (mailbox, rx) = mailbox::mailbox(capacity);
-        (SessionHandle::new(conn, mailbox, CancellationToken::new()), rx)
+        (SessionHandle::new(ConnId(conn), mailbox, CancellationToken::new()), rx)
     }
 
-    fn shown(id: UserId, status: Status) -> Arc<Shown> {
+    fn shown(id: i64, status: Status) -> Arc<Shown> {
         let email = format!("u{id}@example.com").parse().unwrap();
-        Arc::new(Shown { id, email, name: crate::protocol::Encoded::new("x"), status, caps: 0 })
+        Arc::new(Shown { id: UserId(id), email, name: crate::protocol::Encoded::new("x"), status, caps: 0 })
     }
 
     fn entry(list: List) -> ListSet {
@@ -376,25 +376,30 @@ mod tests {
 
     /// Account 1 with `blp`, `allow` and `block`, watched by accounts 2, 3 and 4: all
     /// online, all with a status set and 1 on their FL.
-    fn watched(blp: Blp, allow: &[UserId], block: &[UserId]) -> (Presence, Vec<Receiver<Event>>) {
+    fn watched(blp: Blp, allow: &[i64], block: &[i64]) -> (Presence, Vec<Receiver<Event>>) {
         let presence = Presence::default();
         let mut inboxes = Vec::new();
         for id in 1..=4 {
-            let (handle, rx) = session(id as ConnId, 8);
-            presence.sign_in(id, handle);
+            let (handle, rx) = session(id as u64, 8);
+            presence.sign_in(UserId(id), handle);
             inboxes.push(rx);
         }
-        let mut contacts: HashMap<UserId, ListSet> = (2..=4).map(|w| (w, entry(List::Reverse))).collect();
+        let mut contacts: HashMap<UserId, ListSet> =
+            (2..=4).map(|w| (UserId(w), entry(List::Reverse))).collect();
         for &id in allow {
-            contacts.insert(id, contacts[&id].with(List::Allow));
+            contacts.insert(UserId(id), contacts[&UserId(id)].with(List::Allow));
         }
         for &id in block {
-            contacts.insert(id, contacts[&id].with(List::Block));
+            contacts.insert(UserId(id), contacts[&UserId(id)].with(List::Block));
         }
-        presence.set_lists(1, 1, Lists::new(blp, contacts));
+        presence.set_lists(UserId(1), ConnId(1), Lists::new(blp, contacts));
         for w in 2..=4 {
-            presence.set_lists(w, w as ConnId, Lists::new(Blp::Allow, [(1, entry(List::Forward))]));
-            presence.publish(w, w as ConnId, shown(w, Status::Online));
+            presence.set_lists(
+                UserId(w),
+                ConnId(w as u64),
+                Lists::new(Blp::Allow, [(UserId(1), entry(List::Forward))]),
+            );
+            presence.publish(UserId(w), ConnId(w as u64), shown(w, Status::Online));
         }
         (presence, inboxes)
     }
@@ -406,76 +411,106 @@ mod tests {
     #[test]
     fn a_second_login_kicks_the_first_and_inherits_its_state() {
         let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
-        presence.publish(1, 1, shown(1, Status::Online));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         let (second, _second_rx) = session(10, 4);
-        presence.sign_in(1, second);
+        presence.sign_in(UserId(1), second);
         assert_eq!(drain(&mut inboxes[0]), vec![Event::LoggedInElsewhere]);
-        assert_eq!(presence.seen_by([1], 2).len(), 1, "still shown, no flicker");
-        presence.sign_out(1, 1);
+        assert_eq!(presence.seen_by([UserId(1)], UserId(2)).len(), 1, "still shown, no flicker");
+        presence.sign_out(UserId(1), ConnId(1));
         assert_eq!(presence.len(), 4, "the old session cannot sign the new one out");
-        presence.publish(1, 1, shown(1, Status::Away));
-        assert_eq!(presence.seen_by([1], 2)[0].status, Status::Online, "nor publish for it");
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Away));
+        assert_eq!(presence.seen_by([UserId(1)], UserId(2))[0].status, Status::Online, "nor publish for it");
         drain(&mut inboxes[1]);
-        presence.sign_out(1, 10);
+        presence.sign_out(UserId(1), ConnId(10));
         assert_eq!(presence.len(), 3);
-        assert!(matches!(drain(&mut inboxes[1])[..], [Event::Offline { id: 1, .. }]), "FLN when it ends");
+        assert!(
+            matches!(drain(&mut inboxes[1])[..], [Event::Offline { id: UserId(1), .. }]),
+            "FLN when it ends"
+        );
     }
 
     #[test]
     fn fan_out_follows_status_and_privacy() {
         let (presence, mut inboxes) = watched(Blp::Allow, &[], &[3]);
-        presence.publish(1, 1, shown(1, Status::Hidden));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Hidden));
         assert!(drain(&mut inboxes[1]).is_empty(), "hidden from the start: nothing to say");
-        presence.publish(1, 1, shown(1, Status::Away));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Away));
         assert!(matches!(drain(&mut inboxes[1])[..], [Event::Online(_)]));
         assert!(drain(&mut inboxes[2]).is_empty(), "blocked: told nothing");
         drain(&mut inboxes[3]);
-        assert_eq!(presence.seen_by([1, 99], 2).len(), 1);
-        assert!(presence.seen_by([1], 3).is_empty());
-        presence.apply(1, 1, ListChange::Entry { contact: 2, list: List::Allow, on: true });
+        assert_eq!(presence.seen_by([UserId(1), UserId(99)], UserId(2)).len(), 1);
+        assert!(presence.seen_by([UserId(1)], UserId(3)).is_empty());
+        presence.apply(
+            UserId(1),
+            ConnId(1),
+            ListChange::Entry { contact: UserId(2), list: List::Allow, on: true },
+        );
         assert!(drain(&mut inboxes[1]).is_empty(), "still allowed: no news");
-        presence.apply(1, 1, ListChange::Entry { contact: 3, list: List::Block, on: false });
-        presence.apply(1, 1, ListChange::Entry { contact: 3, list: List::Allow, on: true });
+        presence.apply(
+            UserId(1),
+            ConnId(1),
+            ListChange::Entry { contact: UserId(3), list: List::Block, on: false },
+        );
+        presence.apply(
+            UserId(1),
+            ConnId(1),
+            ListChange::Entry { contact: UserId(3), list: List::Allow, on: true },
+        );
         assert!(matches!(drain(&mut inboxes[2])[..], [Event::Online(_)]), "newly allowed");
-        presence.apply(1, 1, ListChange::Blp(Blp::Block));
+        presence.apply(UserId(1), ConnId(1), ListChange::Blp(Blp::Block));
         assert!(drain(&mut inboxes[1]).is_empty(), "on the AL: still allowed");
         assert!(matches!(drain(&mut inboxes[3])[..], [Event::Offline { .. }]), "BLP BL hides from the rest");
-        assert_eq!((presence.ringable(1, 2), presence.ringable(1, 4)), (Some(1), None));
-        presence.set_accepting(1, 1, false);
-        assert_eq!(presence.ringable(1, 2), None, "IMS OFF");
-        presence.publish(1, 1, shown(1, Status::Hidden));
+        assert_eq!(
+            (presence.ringable(UserId(1), UserId(2)), presence.ringable(UserId(1), UserId(4))),
+            (Some(ConnId(1)), None)
+        );
+        presence.set_accepting(UserId(1), ConnId(1), false);
+        assert_eq!(presence.ringable(UserId(1), UserId(2)), None, "IMS OFF");
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Hidden));
         assert!(matches!(drain(&mut inboxes[1])[..], [Event::Offline { .. }]));
-        assert!(presence.seen_by([1], 2).is_empty(), "hidden");
+        assert!(presence.seen_by([UserId(1)], UserId(2)).is_empty(), "hidden");
     }
 
     #[test]
     fn watchers_follow_forward_list_changes_on_either_side() {
         let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
-        presence.publish(1, 1, shown(1, Status::Online));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         inboxes.iter_mut().for_each(|rx| drop(drain(rx)));
-        presence.apply(2, 2, ListChange::Entry { contact: 1, list: List::Forward, on: false });
-        presence.publish(1, 1, shown(1, Status::Busy));
+        presence.apply(
+            UserId(2),
+            ConnId(2),
+            ListChange::Entry { contact: UserId(1), list: List::Forward, on: false },
+        );
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Busy));
         assert!(drain(&mut inboxes[1]).is_empty(), "no longer watching");
         assert_eq!(drain(&mut inboxes[2]).len(), 1, "the others still are");
-        presence.apply(2, 2, ListChange::Entry { contact: 1, list: List::Forward, on: true });
-        presence.publish(1, 1, shown(1, Status::Online));
+        presence.apply(
+            UserId(2),
+            ConnId(2),
+            ListChange::Entry { contact: UserId(1), list: List::Forward, on: true },
+        );
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         assert_eq!(drain(&mut inboxes[1]).len(), 1, "watching again: 1's RL has 2 back");
-        assert_eq!(presence.forward_list_seen_by(2).len(), 1);
-        assert!(presence.forward_list_seen_by(1).is_empty(), "1 has nobody on its FL");
+        assert_eq!(presence.forward_list_seen_by(UserId(2)).len(), 1);
+        assert!(presence.forward_list_seen_by(UserId(1)).is_empty(), "1 has nobody on its FL");
     }
 
     #[test]
     fn an_add_that_races_the_login_is_kept() {
         let presence = Presence::default();
         let (handle, _rx) = session(1, 4);
-        presence.sign_in(1, handle);
+        presence.sign_in(UserId(1), handle);
         let (handle, mut rx2) = session(2, 4);
-        presence.sign_in(2, handle);
-        presence.publish(2, 2, shown(2, Status::Online));
-        presence.apply(2, 2, ListChange::Entry { contact: 1, list: List::Forward, on: true });
+        presence.sign_in(UserId(2), handle);
+        presence.publish(UserId(2), ConnId(2), shown(2, Status::Online));
+        presence.apply(
+            UserId(2),
+            ConnId(2),
+            ListChange::Entry { contact: UserId(1), list: List::Forward, on: true },
+        );
         // 1's lists, read before the ADD committed.
-        presence.set_lists(1, 1, Lists::new(Blp::Allow, []));
-        presence.publish(1, 1, shown(1, Status::Online));
+        presence.set_lists(UserId(1), ConnId(1), Lists::new(Blp::Allow, []));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         assert!(matches!(drain(&mut rx2)[..], [Event::Online(_)]), "2 is on 1's RL all the same");
     }
 
@@ -484,11 +519,11 @@ mod tests {
         let presence = Presence::default();
         let (one, _rx1) = session(1, 4);
         let (two, mut rx2) = session(2, 4);
-        presence.sign_in(1, one);
-        presence.sign_in(2, two);
-        presence.set_lists(1, 1, Lists::new(Blp::Allow, [(2, entry(List::Reverse))]));
-        presence.set_lists(2, 2, Lists::new(Blp::Allow, [(1, entry(List::Forward))]));
-        presence.publish(1, 1, shown(1, Status::Online));
+        presence.sign_in(UserId(1), one);
+        presence.sign_in(UserId(2), two);
+        presence.set_lists(UserId(1), ConnId(1), Lists::new(Blp::Allow, [(UserId(2), entry(List::Reverse))]));
+        presence.set_lists(UserId(2), ConnId(2), Lists::new(Blp::Allow, [(UserId(1), entry(List::Forward))]));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         assert!(drain(&mut rx2).is_empty(), "its ILN burst will say it");
     }
 

@@ -227,7 +227,7 @@ impl Acceptor {
         };
         let Ok(peer) = Peer::of(&stream) else { return };
         let _ = stream.set_nodelay(true);
-        let span = info_span!("conn", id = conn, peer = %peer.remote, service);
+        let span = info_span!("conn", id = %conn, peer = %peer.remote, service);
         let accepted = Accepted { stream, peer, conn, kill, admission, shutdown: self.shutdown.clone() };
         let (services, serves) = (self.services.clone(), self.serves);
         self.tracker.spawn(
@@ -335,5 +335,5 @@ pub fn raise_open_files_limit() {
 
 fn next_conn_id() -> ConnId {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    ConnId(NEXT.fetch_add(1, Ordering::Relaxed))
 }

@@ -102,7 +102,7 @@ mod tests {
     }
 
     fn alice() -> TicketOwner {
-        TicketOwner { user_id: 1, email: "alice@example.com".parse().unwrap() }
+        TicketOwner { user_id: UserId(1), email: "alice@example.com".parse().unwrap() }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use tracing::debug;
 use super::login::public_address;
 use super::Online;
 use crate::conn::Outcome;
+use crate::protocol::view::SessionId;
 use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
 
 impl Online {
@@ -26,7 +27,7 @@ impl Online {
     }
 
     /// `RNG session host:port CKI cookie caller caller-name`.
-    pub(super) fn rng(&self, session: u32, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
+    pub(super) fn rng(&self, session: SessionId, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
         let address = public_address(&self.ctx, self.local, self.ctx.ports.switchboard);
         render::rng(session, &address, cookie, caller, caller_name)
     }

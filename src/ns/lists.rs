@@ -76,7 +76,7 @@ impl Online {
         let limit = self.ctx.config.limits.max_list_entries;
         // From MSNP7 every FL entry is in a group; a missing one means "Other Contacts".
         let in_group = match group {
-            None if list == List::Forward && self.dialect.groups => Some(0),
+            None if list == List::Forward && self.dialect.groups => Some(GroupId(0)),
             given => given,
         };
         let added = self
@@ -116,7 +116,7 @@ impl Online {
         if self.ctx.list_notices.take(contact) {
             self.ctx.presence.deliver([contact], event);
         } else {
-            debug!(to = contact, "list notice not sent: limits.list_notices_per_minute reached");
+            debug!(to = %contact, "list notice not sent: limits.list_notices_per_minute reached");
         }
     }
 
@@ -151,7 +151,7 @@ impl Online {
         match group {
             Some(_) if !self.dialect.groups => Err(ProtocolError::Syntax),
             Some(_) if list != List::Forward => Err(ProtocolError::InvalidParameter),
-            Some(g) if usize::from(g) >= MAX_GROUPS => Err(ProtocolError::NoSuchGroup),
+            Some(g) if usize::from(g.0) >= MAX_GROUPS => Err(ProtocolError::NoSuchGroup),
             _ => Ok(()),
         }
     }
@@ -263,7 +263,7 @@ fn check_group_name(name: &str) -> Result<(), ProtocolError> {
 
 /// Group ids beyond the 30 an account can have got the client disconnected.
 fn check_group_id(group: GroupId) -> Result<(), ProtocolError> {
-    if usize::from(group) >= MAX_GROUPS {
+    if usize::from(group.0) >= MAX_GROUPS {
         return Err(ProtocolError::InvalidValue);
     }
     Ok(())

@@ -195,7 +195,7 @@ impl Ns {
         let profile = Profile {
             login_time: unix_now(),
             email: &user.email,
-            member_id: user.id,
+            member_id: user.id.0,
             mspauth,
             client: self.peer.remote,
         };

@@ -38,9 +38,9 @@ async fn context(adjust: impl FnOnce(&mut Config)) -> (Arc<Context>, tempfile::T
 }
 
 /// A notification connection numbered `conn`, and its mailbox.
-fn connection(ctx: &Arc<Context>, role: Role, conn: ConnId) -> (Ns, Receiver<Event>) {
+fn connection(ctx: &Arc<Context>, role: Role, conn: u64) -> (Ns, Receiver<Event>) {
     let (mailbox, rx) = mailbox::mailbox(64);
-    let session = SessionHandle::new(conn, mailbox, CancellationToken::new());
+    let session = SessionHandle::new(ConnId(conn), mailbox, CancellationToken::new());
     let peer = Peer { remote: "192.0.2.7:40000".parse().unwrap(), local: "10.0.0.5:1864".parse().unwrap() };
     (Ns::new(ctx.clone(), role, peer, session), rx)
 }
@@ -64,7 +64,7 @@ async fn add_user(ctx: &Context, email: &str, password: &str) -> UserId {
 }
 
 /// An MSNP7 MD5 login on a notification connection; returns it logged in.
-async fn logged_in(ctx: &Arc<Context>, conn: ConnId, email: &str, password: &str) -> (Ns, Receiver<Event>) {
+async fn logged_in(ctx: &Arc<Context>, conn: u64, email: &str, password: &str) -> (Ns, Receiver<Event>) {
     let (mut ns, rx) = connection(ctx, Role::Notification, conn);
     assert_eq!(answer(&mut ns, "VER 1 MSNP7 MSNP6 CVR0").await, "VER 1 MSNP7");
     assert_eq!(answer(&mut ns, "INF 2").await, "INF 2 MD5");
@@ -95,7 +95,7 @@ async fn a_login_is_authenticated_and_names_the_account() {
     let (ns, _rx) = logged_in(&ctx, 1, "alice@example.com", "secret").await;
     assert!(ns.authenticated());
     assert_eq!(ns.account().map(Email::as_str), Some("alice@example.com"));
-    assert!(ctx.presence.is_session(id, 1), "registered as the account's session");
+    assert!(ctx.presence.is_session(id, ConnId(1)), "registered as the account's session");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use std::str::{FromStr, SplitAsciiWhitespace};
 use bytes::Bytes;
 
 use super::lists::{Blp, GroupId, Gtc, List, Property};
+use super::view::SessionId;
 use super::Frame;
 use super::{url_decode, Email, ProtocolError, TrId};
 
@@ -270,7 +271,7 @@ pub enum SbCommand {
     /// `USR tr handle cookie`
     Usr { tr: TrId, email: Email, cookie: String },
     /// `ANS tr handle cookie session`
-    Ans { tr: TrId, email: Email, cookie: String, session: u32 },
+    Ans { tr: TrId, email: Email, cookie: String, session: SessionId },
     /// `CAL tr handle`; `None` for a handle that is no e-mail address (`208`).
     Cal { tr: TrId, email: Option<Email> },
     /// `MSG tr U|N|A len` + payload
@@ -462,7 +463,7 @@ mod tests {
                     list: List::Forward,
                     email: "a@b.com".parse().unwrap(),
                     name: "car".into(),
-                    group: Some(2),
+                    group: Some(GroupId(2)),
                 },
             ),
             (
@@ -485,7 +486,10 @@ mod tests {
                 },
             ),
             ("ADG 10 New%20Group%201 0", Command::Adg { tr: TrId(10), name: "New Group 1".into() }),
-            ("REG 11 2 Cool%20People 0", Command::Reg { tr: TrId(11), group: 2, name: "Cool People".into() }),
+            (
+                "REG 11 2 Cool%20People 0",
+                Command::Reg { tr: TrId(11), group: GroupId(2), name: "Cool People".into() },
+            ),
             ("PRP 2 PHW", Command::Prp { tr: TrId(2), property: Property::Phw, value: None }),
             (
                 "PRP 2 PHH 123%20(4567)",
@@ -517,7 +521,12 @@ mod tests {
         );
         assert_eq!(
             sb("ANS 1 alice@example.com 1a2b 11752099", None).unwrap(),
-            SbCommand::Ans { tr: TrId(1), email: alice.clone(), cookie: "1a2b".into(), session: 11752099 }
+            SbCommand::Ans {
+                tr: TrId(1),
+                email: alice.clone(),
+                cookie: "1a2b".into(),
+                session: SessionId(11752099)
+            }
         );
         assert_eq!(sb("CAL 2 @@a", None).unwrap(), SbCommand::Cal { tr: TrId(2), email: None });
         assert_eq!(

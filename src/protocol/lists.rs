@@ -167,8 +167,7 @@ impl Property {
     }
 }
 
-/// A contact group id (MSNP7+): 0 is "Other Contacts", at most 30 groups.
-pub type GroupId = u8;
+pub use super::view::GroupId;
 
 /// Most groups an account may have (ids 0–29).
 pub const MAX_GROUPS: usize = 30;

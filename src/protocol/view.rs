@@ -1,11 +1,52 @@
 //! What the server knows of accounts and lists, in the shapes the replies show it: the store
 //! fills these, the presence registry holds [`Shown`], and [`super::render`] reads them.
 
-use super::lists::{Blp, GroupId, Gtc, ListSet, Property, Status};
+use super::lists::{Blp, Gtc, ListSet, Property, Status};
 use super::{Email, Encoded};
 
-/// A database row id of an account.
-pub type UserId = i64;
+/// Declares a number that names one kind of thing, so that two kinds cannot be swapped:
+/// shown and parsed as the bare number.
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident($repr:ty)) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub $repr);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
+}
+
+id! {
+    /// A database row id of an account.
+    UserId(i64)
+}
+
+id! {
+    /// A contact group id (MSNP7+): 0 is "Other Contacts", at most 30 groups.
+    GroupId(u8)
+}
+
+id! {
+    /// A switchboard session's number, sent in `CAL .. RINGING` and `RNG` and back in `ANS`.
+    SessionId(u32)
+}
+
+id! {
+    /// One connection, for the life of the process; later connections get larger ids.
+    ConnId(u64)
+}
 
 /// How an online account appears to those allowed to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

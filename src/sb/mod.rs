@@ -56,7 +56,7 @@ impl Sb {
     fn usr(&mut self, tr: TrId, email: &Email, cookie: &str) -> Result<Outcome, ProtocolError> {
         let boards = &self.ctx.chats;
         let (chat, me) = boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
-        info!(user = %me.who.email, session = chat.id, "switchboard session opened");
+        info!(user = %me.who.email, session = %chat.id, "switchboard session opened");
         let reply = render::opened(tr, &me.who.email, &me.who.name);
         self.joined = Some((chat, me));
         Ok(Outcome::reply(reply))
@@ -74,7 +74,7 @@ impl Sb {
         let boards = &self.ctx.chats;
         let (chat, roster, me) =
             boards.join(email, cookie, session, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
-        debug!(user = %me.who.email, session, "joined a switchboard session");
+        debug!(user = %me.who.email, %session, "joined a switchboard session");
         let total = roster.len();
         let mut replies: Vec<Reply> = roster
             .iter()
@@ -121,7 +121,7 @@ impl Sb {
             boards.uninvite(chat, user.id);
             return Err(ProtocolError::NotAccepting);
         }
-        debug!(callee = %user.email, session = chat.id, "ringing");
+        debug!(callee = %user.email, session = %chat.id, "ringing");
         Ok(Outcome::reply(render::ringing(tr, chat.id)))
     }
 
@@ -179,7 +179,7 @@ impl Drop for Sb {
     fn drop(&mut self) {
         if let Some((chat, me)) = &self.joined {
             self.ctx.chats.leave(chat, self.handle.conn);
-            debug!(user = %me.who.email, session = chat.id, "left the switchboard session");
+            debug!(user = %me.who.email, session = %chat.id, "left the switchboard session");
         }
     }
 }

@@ -29,10 +29,11 @@ impl World {
     }
 
     /// An account signed in on notification connection `conn` and shown online to all.
-    async fn online(&self, email: &str, conn: ConnId) -> (UserId, Receiver<Event>) {
+    async fn online(&self, email: &str, conn: u64) -> (UserId, Receiver<Event>) {
         let creds = Credentials::new("pw");
         let user = self.ctx.store.create_user(&email.parse().unwrap(), email, &creds).await.unwrap();
         let (mailbox, rx) = mailbox::mailbox(16);
+        let conn = ConnId(conn);
         let presence = &self.ctx.presence;
         presence.sign_in(user.id, SessionHandle::new(conn, mailbox, CancellationToken::new()));
         presence.set_lists(user.id, conn, Lists::new(Blp::Allow, []));
@@ -48,13 +49,13 @@ impl World {
     }
 
     /// A switchboard connection numbered `conn`, and its mailbox.
-    fn connection(&self, conn: ConnId) -> (Sb, Receiver<SbEvent>) {
+    fn connection(&self, conn: u64) -> (Sb, Receiver<SbEvent>) {
         let (mailbox, rx) = mailbox::mailbox(16);
-        (Sb::new(self.ctx.clone(), SessionHandle::new(conn, mailbox, CancellationToken::new())), rx)
+        (Sb::new(self.ctx.clone(), SessionHandle::new(ConnId(conn), mailbox, CancellationToken::new())), rx)
     }
 
     /// `email`'s connection `conn` opens a chat with the cookie `XFR SB` would give.
-    async fn opened(&self, id: UserId, email: &str, conn: ConnId) -> (Sb, Receiver<SbEvent>) {
+    async fn opened(&self, id: UserId, email: &str, conn: u64) -> (Sb, Receiver<SbEvent>) {
         let cookie = self.ctx.chats.cookie_to_open(id, &email.parse().unwrap(), email);
         let (mut sb, rx) = self.connection(conn);
         assert_eq!(

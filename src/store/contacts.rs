@@ -149,7 +149,7 @@ async fn add_to_fl(
     let on_fl = lists_of(conn, me, contact).await?.contains(List::Forward);
     let group = match group {
         None if on_fl => return Err(ListError::AlreadyThere),
-        None => 0,
+        None => GroupId(0),
         Some(group) if !group_exists(conn, me, group).await? => return Err(ListError::NoSuchGroup),
         Some(group) if in_group(conn, me, contact, group).await? => return Err(ListError::AlreadyThere),
         Some(group) => group,

@@ -19,7 +19,8 @@ impl Store {
         if taken.len() >= MAX_GROUPS {
             return Err(ListError::TooManyGroups);
         }
-        let id = (1..=LAST_GROUP).find(|id| !taken.contains(id)).ok_or(ListError::TooManyGroups)?;
+        let id =
+            (1..=LAST_GROUP).map(GroupId).find(|id| !taken.contains(id)).ok_or(ListError::TooManyGroups)?;
         sqlx::query("INSERT INTO groups (owner_id, group_id, name) VALUES (?, ?, ?)")
             .bind(me)
             .bind(id)
@@ -33,7 +34,7 @@ impl Store {
 
     /// RMG: deletes a group; its members stay on FL. `GroupZero`, `NoSuchGroup`.
     pub async fn remove_group(&self, me: UserId, group: GroupId) -> Result<u32, ListError> {
-        if group == 0 {
+        if group == GroupId(0) {
             return Err(ListError::GroupZero);
         }
         let mut tx = self.begin_write().await?;
@@ -60,7 +61,7 @@ impl Store {
 }
 
 /// The highest group id.
-const LAST_GROUP: GroupId = (MAX_GROUPS - 1) as GroupId;
+const LAST_GROUP: u8 = (MAX_GROUPS - 1) as u8;
 
 /// Ends a group change that touched `rows` groups: `NoSuchGroup` if none, else bumps my
 /// version and commits.

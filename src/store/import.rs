@@ -191,7 +191,7 @@ async fn insert_accounts(conn: &mut SqliteConnection, rows: &[NewAccount]) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::lists::ListSet;
+    use crate::protocol::lists::{GroupId, ListSet};
 
     fn account(i: usize, passport: bool) -> NewAccount {
         NewAccount {
@@ -242,7 +242,7 @@ mod tests {
         assert!(summary.contacts.iter().all(|c| c.lists == all));
         assert_eq!(summary.version, 2);
         let snapshot = store.snapshot(u0.id).await.unwrap();
-        assert!(snapshot.contacts.iter().all(|c| c.groups == [0]), "new FL entries are in group 0");
+        assert!(snapshot.contacts.iter().all(|c| c.groups == [GroupId(0)]), "new FL entries are in group 0");
         // Again: nothing new, entries stay as they are.
         store.befriend_ring(&ring, 2).await.unwrap();
         assert_eq!(store.snapshot(u0.id).await.unwrap().contacts.len(), 4);
@@ -281,7 +281,7 @@ mod tests {
         let snapshot = store.snapshot(a.id).await.unwrap();
         assert_eq!(snapshot.groups.len(), 2);
         assert_eq!(snapshot.contacts.len(), 1);
-        assert_eq!(snapshot.contacts[0].groups, [0, 1]);
+        assert_eq!(snapshot.contacts[0].groups, [GroupId(0), GroupId(1)]);
         assert_eq!(snapshot.properties.get(crate::protocol::lists::Property::Phh), Some("123"));
         store.import_accounts(&[account(3, false)], |_| {}).await.unwrap();
         store.delete_user(&"b@example.com".parse().unwrap()).await.unwrap();

@@ -16,12 +16,15 @@ mod users;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::protocol::ProtocolError;
 
-pub use crate::protocol::view::{ContactRecord, Group, Properties, Snapshot, UserId};
+pub use crate::protocol::view::{ContactRecord, Group, GroupId, Properties, Snapshot, UserId};
 pub use contacts::{Added, ListError, Removed};
 pub use import::{Imported, NewAccount};
 pub use settings::PropertyChanged;
@@ -135,6 +138,36 @@ async fn bump(conn: &mut SqliteConnection, id: UserId) -> Result<u32, StoreError
         .await?
         .ok_or(StoreError::NotFound)
 }
+
+/// The protocol's ids, stored as the integers they are. (`protocol` knows nothing of sqlx,
+/// so the store teaches sqlx about them.)
+macro_rules! stored_as {
+    ($($id:ty => $repr:ty),*) => {$(
+        impl sqlx::Type<Sqlite> for $id {
+            fn type_info() -> SqliteTypeInfo {
+                <$repr as sqlx::Type<Sqlite>>::type_info()
+            }
+
+            fn compatible(ty: &SqliteTypeInfo) -> bool {
+                <$repr as sqlx::Type<Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, Sqlite> for $id {
+            fn encode_by_ref(&self, args: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+                self.0.encode_by_ref(args)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, Sqlite> for $id {
+            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+                <$repr as sqlx::Decode<'r, Sqlite>>::decode(value).map(Self)
+            }
+        }
+    )*};
+}
+
+stored_as!(UserId => i64, GroupId => u8);
 
 /// Logs a database failure; the client is told only `500`.
 pub fn internal(error: StoreError) -> ProtocolError {

@@ -92,17 +92,17 @@ impl FromRow<'_, SqliteRow> for Part {
         Ok(match row.try_get::<u8, _>(0)? {
             0 => Part::Settings { version: narrow(id()?)?, gtc: decode(&text(2)?)?, blp: decode(&text(3)?)? },
             1 => Part::Property { name: decode(&text(2)?)?, value: text(3)? },
-            2 => Part::Group(Group { id: narrow(id()?)?, name: text(2)? }),
+            2 => Part::Group(Group { id: GroupId(narrow(id()?)?), name: text(2)? }),
             3 => Part::Entry(ContactRecord {
-                id: id()?,
+                id: UserId(id()?),
                 email: decode_email(&text(2)?)?,
                 name: text(3)?,
                 lists: ListSet(narrow(n()?)?),
                 groups: Vec::new(),
                 properties: Properties::default(),
             }),
-            4 => Part::Membership { contact: id()?, group: narrow(n()?)? },
-            5 => Part::Shared { contact: id()?, name: decode(&text(2)?)?, value: text(3)? },
+            4 => Part::Membership { contact: UserId(id()?), group: GroupId(narrow(n()?)?) },
+            5 => Part::Shared { contact: UserId(id()?), name: decode(&text(2)?)?, value: text(3)? },
             other => return Err(sqlx::Error::Decode(format!("snapshot part {other} unknown").into())),
         })
     }

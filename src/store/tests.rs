@@ -96,7 +96,10 @@ async fn adding_to_fl_puts_me_on_their_rl_and_bumps_both() {
     assert_eq!((f.version(f.a).await, f.version(f.b).await, f.version(f.c).await), (2, 2, 1));
 
     let mine = f.entry(f.a, "b@x.com").await.unwrap();
-    assert_eq!((mine.lists, mine.groups, mine.name.as_str()), (lists(&[List::Forward]), vec![0], "b@x.com"));
+    assert_eq!(
+        (mine.lists, mine.groups, mine.name.as_str()),
+        (lists(&[List::Forward]), vec![GroupId(0)], "b@x.com")
+    );
     let theirs = f.entry(f.b, "a@x.com").await.unwrap();
     assert_eq!(
         (theirs.lists, theirs.groups, theirs.name.as_str()),
@@ -130,8 +133,14 @@ async fn refused_adds() {
     let f = fixture().await;
     f.add(f.a, List::Forward, "b@x.com", None).await.unwrap();
     assert!(matches!(f.add(f.a, List::Forward, "b@x.com", None).await, Err(ListError::AlreadyThere)));
-    assert!(matches!(f.add(f.a, List::Forward, "b@x.com", Some(0)).await, Err(ListError::AlreadyThere)));
-    assert!(matches!(f.add(f.a, List::Forward, "b@x.com", Some(7)).await, Err(ListError::NoSuchGroup)));
+    assert!(matches!(
+        f.add(f.a, List::Forward, "b@x.com", Some(GroupId(0))).await,
+        Err(ListError::AlreadyThere)
+    ));
+    assert!(matches!(
+        f.add(f.a, List::Forward, "b@x.com", Some(GroupId(7))).await,
+        Err(ListError::NoSuchGroup)
+    ));
     assert!(matches!(f.add(f.a, List::Forward, "nobody@x.com", None).await, Err(ListError::NoSuchUser)));
 
     f.add(f.a, List::Allow, "b@x.com", None).await.unwrap();
@@ -175,26 +184,29 @@ async fn al_and_bl_changes_bump_contacts_who_watch_me() {
 #[tokio::test]
 async fn groups() {
     let f = fixture().await;
-    assert_eq!(f.store.add_group(f.a, "One").await.unwrap(), (2, 1));
-    assert_eq!(f.store.add_group(f.a, "Two").await.unwrap(), (3, 2));
-    assert_eq!(f.store.add_group(f.a, "Three").await.unwrap(), (4, 3));
-    assert_eq!(f.store.remove_group(f.a, 2).await.unwrap(), 5);
-    assert_eq!(f.store.add_group(f.a, "Again").await.unwrap(), (6, 2));
-    assert_eq!(f.store.rename_group(f.a, 0, "Friends").await.unwrap(), 7);
-    assert!(matches!(f.store.remove_group(f.a, 0).await, Err(ListError::GroupZero)));
-    assert!(matches!(f.store.remove_group(f.a, 9).await, Err(ListError::NoSuchGroup)));
-    assert!(matches!(f.store.rename_group(f.a, 9, "x").await, Err(ListError::NoSuchGroup)));
+    assert_eq!(f.store.add_group(f.a, "One").await.unwrap(), (2, GroupId(1)));
+    assert_eq!(f.store.add_group(f.a, "Two").await.unwrap(), (3, GroupId(2)));
+    assert_eq!(f.store.add_group(f.a, "Three").await.unwrap(), (4, GroupId(3)));
+    assert_eq!(f.store.remove_group(f.a, GroupId(2)).await.unwrap(), 5);
+    assert_eq!(f.store.add_group(f.a, "Again").await.unwrap(), (6, GroupId(2)));
+    assert_eq!(f.store.rename_group(f.a, GroupId(0), "Friends").await.unwrap(), 7);
+    assert!(matches!(f.store.remove_group(f.a, GroupId(0)).await, Err(ListError::GroupZero)));
+    assert!(matches!(f.store.remove_group(f.a, GroupId(9)).await, Err(ListError::NoSuchGroup)));
+    assert!(matches!(f.store.rename_group(f.a, GroupId(9), "x").await, Err(ListError::NoSuchGroup)));
 
     let snapshot = f.store.snapshot(f.a).await.unwrap();
     let names: Vec<(GroupId, &str)> = snapshot.groups.iter().map(|g| (g.id, g.name.as_str())).collect();
-    assert_eq!(names, [(0, "Friends"), (1, "One"), (2, "Again"), (3, "Three")]);
+    assert_eq!(
+        names,
+        [(GroupId(0), "Friends"), (GroupId(1), "One"), (GroupId(2), "Again"), (GroupId(3), "Three")]
+    );
 
     for id in 4..30 {
-        assert_eq!(f.store.add_group(f.a, "More").await.unwrap().1, id);
+        assert_eq!(f.store.add_group(f.a, "More").await.unwrap().1, GroupId(id));
     }
     assert!(matches!(f.store.add_group(f.a, "Too many").await, Err(ListError::TooManyGroups)));
     // Other accounts have their own ids.
-    assert_eq!(f.store.add_group(f.b, "Mine").await.unwrap().1, 1);
+    assert_eq!(f.store.add_group(f.b, "Mine").await.unwrap().1, GroupId(1));
 }
 
 #[tokio::test]
@@ -213,20 +225,32 @@ async fn removing_from_a_group_keeps_the_fl_entry() {
     let (_, group) = f.store.add_group(f.a, "Work").await.unwrap();
     f.add(f.a, List::Forward, "b@x.com", None).await.unwrap();
     f.add(f.a, List::Forward, "b@x.com", Some(group)).await.unwrap();
-    assert_eq!(f.entry(f.a, "b@x.com").await.unwrap().groups, [0, group]);
+    assert_eq!(f.entry(f.a, "b@x.com").await.unwrap().groups, [GroupId(0), group]);
     let b_version = f.version(f.b).await;
 
-    let removed = f.rem(f.a, List::Forward, "b@x.com", Some(0)).await.unwrap();
+    let removed = f.rem(f.a, List::Forward, "b@x.com", Some(GroupId(0))).await.unwrap();
     assert_eq!(removed, Removed { version: 5, contact: f.b, reverse_version: None });
     let entry = f.entry(f.a, "b@x.com").await.unwrap();
     assert_eq!((entry.lists, entry.groups), (lists(&[List::Forward]), vec![group]));
     assert_eq!(f.version(f.b).await, b_version);
     assert!(f.entry(f.b, "a@x.com").await.unwrap().lists.contains(List::Reverse));
 
-    assert!(matches!(f.rem(f.a, List::Forward, "b@x.com", Some(0)).await, Err(ListError::NotInGroup)));
-    assert!(matches!(f.rem(f.a, List::Forward, "b@x.com", Some(5)).await, Err(ListError::NoSuchGroup)));
-    assert!(matches!(f.rem(f.a, List::Forward, "c@x.com", Some(0)).await, Err(ListError::NotOnList)));
-    assert!(matches!(f.rem(f.a, List::Forward, "nobody@x.com", Some(0)).await, Err(ListError::NotOnList)));
+    assert!(matches!(
+        f.rem(f.a, List::Forward, "b@x.com", Some(GroupId(0))).await,
+        Err(ListError::NotInGroup)
+    ));
+    assert!(matches!(
+        f.rem(f.a, List::Forward, "b@x.com", Some(GroupId(5))).await,
+        Err(ListError::NoSuchGroup)
+    ));
+    assert!(matches!(
+        f.rem(f.a, List::Forward, "c@x.com", Some(GroupId(0))).await,
+        Err(ListError::NotOnList)
+    ));
+    assert!(matches!(
+        f.rem(f.a, List::Forward, "nobody@x.com", Some(GroupId(0))).await,
+        Err(ListError::NotOnList)
+    ));
 }
 
 #[tokio::test]
@@ -272,7 +296,7 @@ async fn snapshot_shows_properties_only_to_allowed_contacts() {
     let snapshot = f.store.snapshot(f.a).await.unwrap();
     assert_eq!((snapshot.version, snapshot.gtc, snapshot.blp), (8, Gtc::Never, Blp::Block));
     assert_eq!(snapshot.properties.get(Property::Phh), Some("555 1234"));
-    assert_eq!(snapshot.groups, [Group { id: 0, name: "Other Contacts".into() }]);
+    assert_eq!(snapshot.groups, [Group { id: GroupId(0), name: "Other Contacts".into() }]);
     let emails: Vec<&str> = snapshot.contacts.iter().map(|c| c.email.as_str()).collect();
     assert_eq!(emails, ["b@x.com", "c@x.com"]);
     let b = &snapshot.contacts[0];
@@ -313,7 +337,7 @@ async fn renames() {
     assert_eq!(f.store.rename_contact(f.a, &email("b@x.com"), "Bob").await.unwrap(), 4);
     assert_eq!(f.entry(f.a, "b@x.com").await.unwrap().name, "Bob");
     assert!(matches!(f.store.rename_contact(f.a, &email("c@x.com"), "C").await, Err(ListError::NotOnList)));
-    assert!(matches!(f.store.set_friendly_name(999, "x").await, Err(StoreError::NotFound)));
+    assert!(matches!(f.store.set_friendly_name(UserId(999), "x").await, Err(StoreError::NotFound)));
 }
 
 #[tokio::test]
@@ -386,7 +410,7 @@ async fn migrating_gives_existing_accounts_group_zero() {
     let old = store.user(&email("old@x.com")).await.unwrap().unwrap();
     let snapshot = store.snapshot(old.id).await.unwrap();
     assert_eq!((snapshot.version, snapshot.gtc, snapshot.blp), (1, Gtc::Ask, Blp::Allow));
-    assert_eq!(snapshot.groups, [Group { id: 0, name: "Other Contacts".into() }]);
+    assert_eq!(snapshot.groups, [Group { id: GroupId(0), name: "Other Contacts".into() }]);
     store.close().await;
 }
 

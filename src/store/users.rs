@@ -2,14 +2,14 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, UserId};
 use crate::credentials::Credentials;
 use crate::protocol::Email;
 
 /// One account as the servers need it.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub email: Email,
     /// Decoded UTF-8; URL-encoded only on the wire.
     pub friendly_name: String,

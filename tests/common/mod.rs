@@ -24,7 +24,7 @@ use msnd::passport::tls::CertFiles;
 use msnd::protocol::dialect::Login;
 use msnd::protocol::{url_encode, Dialect, Reply};
 use msnd::server::{Addrs, Server};
-use msnd::store::Store;
+use msnd::store::{Store, UserId};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -86,17 +86,17 @@ impl TestServer {
     }
 
     /// Creates an account through the store, as `msnd user add` does; returns its id.
-    pub async fn add_user(&self, email: &str, password: &str) -> i64 {
+    pub async fn add_user(&self, email: &str, password: &str) -> UserId {
         self.add_user_named(email, email, password).await
     }
 
-    pub async fn add_user_named(&self, email: &str, name: &str, password: &str) -> i64 {
+    pub async fn add_user_named(&self, email: &str, name: &str, password: &str) -> UserId {
         let creds = Credentials::new(password);
         self.store.create_user(&email.parse().unwrap(), name, &creds).await.expect("create user").id
     }
 
     /// Puts `contact` on `owner`'s `list` directly in the store (test set-up).
-    pub async fn put_on_list(&self, owner: i64, list: &str, contact: &str) {
+    pub async fn put_on_list(&self, owner: UserId, list: &str, contact: &str) {
         let list = list.parse().unwrap();
         let group = None;
         self.store
@@ -106,7 +106,7 @@ impl TestServer {
     }
 
     /// `a` and `b` have each other on FL and AL.
-    pub async fn befriend(&self, a: (i64, &str), b: (i64, &str)) {
+    pub async fn befriend(&self, a: (UserId, &str), b: (UserId, &str)) {
         for ((owner, _), (_, contact)) in [(a, b), (b, a)] {
             self.put_on_list(owner, "FL", contact).await;
             self.put_on_list(owner, "AL", contact).await;

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use crate::protocol::view::SessionId;
 use crate::protocol::{url_encode, Email, Encoded, Reply, TrId};
 
 /// `XFR tr SB host:port CKI cookie`: where to open a chat.
@@ -10,7 +11,7 @@ pub fn xfr_sb(tr: TrId, address: &str, cookie: &str) -> Reply {
 }
 
 /// `RNG session host:port CKI cookie caller caller-name`: an invitation.
-pub fn rng(session: u32, address: &str, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
+pub fn rng(session: SessionId, address: &str, cookie: &str, caller: &Email, caller_name: &str) -> Reply {
     Reply::new("RNG")
         .arg(session)
         .arg(address)
@@ -36,7 +37,7 @@ pub fn answered(tr: TrId) -> Reply {
 }
 
 /// `CAL tr RINGING session`.
-pub fn ringing(tr: TrId, session: u32) -> Reply {
+pub fn ringing(tr: TrId, session: SessionId) -> Reply {
     Reply::to("CAL", tr).arg("RINGING").arg(session)
 }
 

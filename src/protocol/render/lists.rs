@@ -118,7 +118,7 @@ fn group_list(contact: &ContactRecord) -> String {
     if contact.groups.is_empty() {
         return "0".to_owned();
     }
-    contact.groups.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+    contact.groups.iter().map(GroupId::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// A property as pre-MSNP8 versions list it: flags always (`N` by default), phones if set.
