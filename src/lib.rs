@@ -3,17 +3,19 @@
 //! The modules in floors, each using only those on its floor or below (`tests/floors.rs`
 //! checks it, and that there is no import cycle):
 //!
-//! 1. [`protocol`]: the protocol as data, std and bytes only: commands, replies and how each
-//!    version renders them ([`protocol::Dialect`]), error codes, and the view types
-//!    ([`protocol::view`]) the store fills and the renderer reads.
+//! 1. [`protocol`]: the protocol as data, std and bytes only: commands and their vocabulary,
+//!    how each version differs ([`protocol::Dialect`]), error codes, the typed ids and view
+//!    types ([`protocol::view`]) the store fills, and [`protocol::render`], where every
+//!    server line is built.
 //! 2. [`codec`]: bytes to frames and back, with size limits; [`config`]: TOML with embedded
 //!    defaults; [`credentials`]: what is stored instead of passwords; [`mailbox`]: a
-//!    connection's queue of events and the handle others reach it by; [`throttle`]: counting per address or account;
-//!    [`admission`]: connection caps.
+//!    connection's queue of events and the handle others reach it by; [`throttle`]:
+//!    counting per address or account; [`admission`]: connection caps.
 //! 3. [`conn`]: one connection's loop (deadlines, rate, shutdown), for any [`conn::Service`].
-//! 4. The registries and the database: [`store`] (SQLite through sqlx), [`presence`] (who
-//!    is online, with their lists: who may see whom), [`chats`] (switchboard sessions and cookies),
-//!    [`tickets`] (Passport tickets).
+//! 4. The registries and the database: [`store`] (SQLite through sqlx, by what it stores),
+//!    [`presence`] (who is online, and the one in-memory owner of their lists: who watches
+//!    whom, who may see whom), [`chats`] (switchboard sessions and cookies), [`tickets`]
+//!    (Passport tickets).
 //! 5. The services, each with a context of its own: [`ns`] (dispatch and notification
 //!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 over HTTP(S)).
 //! 6. [`server`]: binds the listeners, builds each service's context, admits connections,

@@ -1,7 +1,7 @@
 //! The dispatch and notification servers. Both speak the same login dialogue; the dispatch
 //! server answers `USR .. I` with an `XFR .. NS` hand-off where the notification server
 //! goes on to authenticate. Which command is legal when is one table per phase:
-//! [`Ns::dispatch`] before login, [`Online::handle`] after.
+//! `Ns::dispatch` before login, `Online::handle` after.
 
 mod challenge;
 mod chats;

@@ -6,7 +6,7 @@
 //! Lenient because the era's clients are (client-quirks.md 14): an HTTP/0.9-style request
 //! line without a version (`GET /rdr/pprdr.asp`) is complete by itself and still answered
 //! with headers, since the client needs them; bare LF line ends, a missing `Host` and header
-//! lines without a colon are accepted. Bounded: the head is at most [`MAX_HEAD_BYTES`].
+//! lines without a colon are accepted. Bounded: the head is at most `MAX_HEAD_BYTES` (8 KiB).
 
 use std::fmt::Write as _;
 
