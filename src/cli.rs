@@ -35,6 +35,12 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write a consistent copy of the database to FILE, safe while the server runs. The
+    /// Passport certificate and key are files of their own: keep copies of them too.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        file: PathBuf,
+    },
     /// Print the Passport HTTPS certificate (PEM), creating the self-signed one if needed.
     Cert {
         /// Write it to FILE in DER form instead: the .cer file Windows' import wizard takes.
@@ -99,6 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             import(&open(&config).await?, &file, options).await
         }
         Command::User(command) => user(command, &open(&config).await?).await,
+        Command::Backup { file } => backup(&config, &file).await,
         Command::Cert { der } => cert(&config, der.as_deref()),
     }
 }
@@ -156,6 +163,18 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `msnd backup FILE`: refuses to make a database where there is none.
+async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let store = Store::open_existing(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database_url))?;
+    let copied = store.backup(file).await;
+    store.close().await;
+    copied.with_context(|| format!("cannot back up {} to {}", config.database_url, file.display()))?;
+    println!("backed up {} to {}", config.database_url, file.display());
+    Ok(())
 }
 
 async fn open(config: &Config) -> anyhow::Result<Store> {

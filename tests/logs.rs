@@ -3,38 +3,9 @@
 
 mod common;
 
-use common::process::{loopback_config, ServerProcess};
+use common::process::{add_user, login, loopback_config, ServerProcess};
 use common::{tcp_from, Client};
-use std::io::Write;
 use std::process::{Command, Stdio};
-
-/// Creates an account with the CLI, as an operator would.
-fn add_user(config: &std::path::Path, email: &str, password: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
-        .arg("--config")
-        .arg(config)
-        .args(["user", "add", email, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-/// An MSNP7 login straight on the notification port.
-async fn login(server: &ServerProcess, email: &str, password: &str) -> Client {
-    let mut ns = Client::connect(server.notification).await;
-    ns.transcript(&format!(
-        "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5\nC: USR 3 MD5 I {email}\nS: USR 3 MD5 S {{salt}}"
-    ))
-    .await;
-    let response = msnd::credentials::md5_hex(&[ns.var("salt").as_bytes(), password.as_bytes()]);
-    ns.transcript(&format!("C: USR 4 MD5 S {response}\nS: USR 4 OK {email} ...")).await;
-    ns.recv_until_quiet().await; // the profile and e-mail messages
-    ns
-}
 
 #[tokio::test]
 async fn the_log_is_plain_text_and_says_who_left_why_and_after_how_long() {

@@ -38,6 +38,10 @@ pub enum StoreError {
     Duplicate,
     #[error("no such account")]
     NotFound,
+    #[error("there is no database at {}: is this the configuration the server uses?", .0.display())]
+    Missing(std::path::PathBuf),
+    #[error("{} already exists (or is not a usable file name): choose a new file", .0.display())]
+    Exists(std::path::PathBuf),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration: {0}")]
@@ -64,6 +68,21 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         create_private(options.get_filename())?;
+        Store::connect(options).await
+    }
+
+    /// Opens the database at `url` only if it exists: for commands that read it, which must
+    /// not leave an empty database behind when pointed at the wrong place.
+    pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename();
+        if !path.as_os_str().is_empty() && path.as_os_str() != ":memory:" && !path.exists() {
+            return Err(StoreError::Missing(path.to_owned()));
+        }
+        Store::connect(options).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> Result<Store, StoreError> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -102,6 +121,20 @@ impl Store {
         stored
             .try_into()
             .map_err(|_| sqlx::Error::Decode("server_state.secret is not 32 bytes".into()).into())
+    }
+
+    /// Writes a consistent copy of the database to `to` (SQLite's `VACUUM INTO`: one read
+    /// transaction, so writers go on meanwhile and the copy holds everything committed
+    /// before it began, including what is still in the `-wal` file). The copy is created
+    /// mode 0600 like the database; a file already there is refused, never overwritten.
+    pub async fn backup(&self, to: &std::path::Path) -> Result<(), StoreError> {
+        let target = to.to_str().filter(|_| !to.exists()).ok_or_else(|| StoreError::Exists(to.to_owned()))?;
+        create_private(to)?;
+        if let Err(e) = sqlx::query("VACUUM INTO ?").bind(target).execute(&self.read).await {
+            let _ = std::fs::remove_file(to);
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     /// Waits for queries in flight and closes the database cleanly.

@@ -1,12 +1,14 @@
 //! The real `msnd` binary as a child process, for what only a process shows: its log on
 //! standard error, and how it dies.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
+
+use super::Client;
 
 /// How long the server may take to start or to log a line.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -29,6 +31,34 @@ pub fn loopback_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("msnd.toml");
     std::fs::write(&path, config).expect("write config");
     path
+}
+
+/// Creates an account with the CLI, as an operator would.
+pub fn add_user(config: &std::path::Path, email: &str, password: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
+        .arg("--config")
+        .arg(config)
+        .args(["user", "add", email, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// An MSNP7 login straight on the notification port.
+pub async fn login(server: &ServerProcess, email: &str, password: &str) -> Client {
+    let mut ns = Client::connect(server.notification).await;
+    ns.transcript(&format!(
+        "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5\nC: USR 3 MD5 I {email}\nS: USR 3 MD5 S {{salt}}"
+    ))
+    .await;
+    let response = msnd::credentials::md5_hex(&[ns.var("salt").as_bytes(), password.as_bytes()]);
+    ns.transcript(&format!("C: USR 4 MD5 S {response}\nS: USR 4 OK {email} ...")).await;
+    ns.recv_until_quiet().await; // the profile and e-mail messages
+    ns
 }
 
 /// The `msnd` binary serving a configuration; killed (SIGKILL) and reaped when dropped.
