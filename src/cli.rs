@@ -104,7 +104,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = crate::import::Options { md5_only, contacts, max_list_entries };
             import(&open(&config).await?, &file, options).await
         }
-        Command::User(command) => user(command, &open(&config).await?).await,
+        // Adding accounts may start a new database; the other commands only work on one.
+        Command::User(command @ UserCommand::Add { .. }) => user(command, &open(&config).await?).await,
+        Command::User(command) => user(command, &open_existing(&config).await?).await,
         Command::Backup { file } => backup(&config, &file).await,
         Command::Cert { der } => cert(&config, der.as_deref()),
     }
@@ -167,14 +169,19 @@ async fn wait_for_signal() {
 
 /// `msnd backup FILE`: refuses to make a database where there is none.
 async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
-    let store = Store::open_existing(&config.database_url)
-        .await
-        .with_context(|| format!("cannot open database {}", config.database_url))?;
+    let store = open_existing(config).await?;
     let copied = store.backup(file).await;
     store.close().await;
     copied.with_context(|| format!("cannot back up {} to {}", config.database_url, file.display()))?;
     println!("backed up {} to {}", config.database_url, file.display());
     Ok(())
+}
+
+/// The configured database, which must exist already.
+async fn open_existing(config: &Config) -> anyhow::Result<Store> {
+    Store::open_existing(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database_url))
 }
 
 async fn open(config: &Config) -> anyhow::Result<Store> {

@@ -106,3 +106,20 @@ fn cert_prints_and_exports_the_generated_certificate() {
     let der = openssl::x509::X509::from_der(&std::fs::read(&cer).unwrap()).unwrap();
     assert_eq!(der.to_pem().unwrap(), pem.as_bytes());
 }
+
+#[test]
+fn commands_that_need_a_database_make_none() {
+    let msnd = Msnd::new();
+    let db = msnd.dir.path().join("cli.db");
+    for args in [
+        &["user", "list"][..],
+        &["user", "del", "alice@example.com"],
+        &["user", "passwd", "alice@example.com", "--password-stdin"],
+    ] {
+        msnd.fails(args, "pw\n", "there is no database at");
+        assert!(!db.exists(), "msnd {args:?} left an empty database behind");
+    }
+    msnd.ok(&["user", "add", "alice@example.com", "--password-stdin"], "pw\n");
+    assert!(db.exists(), "adding the first account makes the database");
+    assert_eq!(msnd.ok(&["user", "list"], ""), "alice@example.com\talice@example.com\n");
+}
