@@ -92,6 +92,9 @@ pub enum UserCommand {
 /// Runs one command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
+    let source =
+        cli.config.as_deref().map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
+    info!(config = %source, database = %config.database_url, "configuration");
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {

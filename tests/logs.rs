@@ -1,5 +1,5 @@
 //! What an operator reads: the real binary's log on a pipe, as journald, `docker logs` and
-//! fail2ban get it.
+//! fail2ban get it, from the configuration it runs with to who left why.
 
 mod common;
 
@@ -14,6 +14,12 @@ async fn the_log_is_plain_text_and_says_who_left_why_and_after_how_long() {
     add_user(&config, "alice@example.com", "pa");
     add_user(&config, "bob@example.com", "pb");
     let server = ServerProcess::start(&config);
+    let db = dir.path().join("msnd.db");
+    server.wait_for_line(&[
+        "configuration",
+        &format!("config={}", config.display()),
+        &db.display().to_string(),
+    ]);
     let mut alice = login(&server, "alice@example.com", "pa").await;
     alice.transcript("C: OUT\nS: (closed)").await;
     let bob = login(&server, "bob@example.com", "pb").await;
