@@ -329,6 +329,7 @@ mod tests {
     fn passport_defaults_and_checks() {
         let p = Config::default().passport;
         assert_eq!((p.http.port(), p.https.port(), p.ticket_ttl_secs), (1866, 1867, 120));
+        assert!(p.http.ip().is_loopback(), "passwords cross plain HTTP in the clear");
         assert_eq!((p.tls_min_version, p.tls_max_version), (TlsVersion::Tls10, TlsVersion::Tls13));
         assert!(p.ciphers.contains("DES-CBC3-SHA") && p.cert.as_os_str().is_empty());
         let bad = [
