@@ -131,6 +131,11 @@ pub fn report(error: &anyhow::Error) -> String {
 
 /// `msnd cert`: the certificate clients must trust, as PEM on stdout or a DER file.
 fn cert(config: &Config, der: Option<&std::path::Path>) -> anyhow::Result<()> {
+    // The generated pair lives beside the database: without one this is not where the
+    // server runs, and a new pair made here would not be the one clients must trust.
+    if config.passport.cert.as_os_str().is_empty() {
+        Store::must_exist(&config.database_url).context("no certificate exported")?;
+    }
     let identity = crate::passport::tls::load_or_create(config)?;
     let certificate = identity.certificate();
     match der {

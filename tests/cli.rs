@@ -96,6 +96,9 @@ fn unknown_config_keys_are_named() {
 #[test]
 fn cert_prints_and_exports_the_generated_certificate() {
     let msnd = Msnd::new();
+    msnd.fails(&["cert"], "", "there is no database at");
+    assert!(!msnd.dir.path().join("msnd-cert.pem").exists(), "no certificate the server would not use");
+    msnd.ok(&["migrate"], "");
     let pem = msnd.ok(&["cert"], "");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
     let beside_db = std::fs::read_to_string(msnd.dir.path().join("msnd-cert.pem")).unwrap();

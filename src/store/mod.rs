@@ -74,12 +74,18 @@ impl Store {
     /// Opens the database at `url` only if it exists: for commands that read it, which must
     /// not leave an empty database behind when pointed at the wrong place.
     pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
+        Store::must_exist(url)?;
+        Store::connect(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    /// `Missing` unless the database file at `url` exists (an in-memory one always does).
+    pub fn must_exist(url: &str) -> Result<(), StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         let path = options.get_filename();
         if !path.as_os_str().is_empty() && path.as_os_str() != ":memory:" && !path.exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
-        Store::connect(options).await
+        Ok(())
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<Store, StoreError> {
