@@ -24,9 +24,9 @@ COPY --from=build /usr/local/bin/msnd /usr/local/bin/msnd
 USER msnd
 WORKDIR /data
 VOLUME ["/data"]
-ENV RUST_LOG=info
+ENV RUST_LOG=info MSND_DATA_DIR=/data
 # Dispatch, notification, switchboard, Passport HTTP, Passport HTTPS (publish it as 443).
 EXPOSE 1863 1864 1865 1866 1867
-# The defaults keep msnd.db and the certificate in the working directory, /data. Set
+# The database and the certificate live in the data directory, /data (MSND_DATA_DIR). Set
 # MSND_CONFIG to a TOML file (e.g. mounted at /etc/msnd/msnd.toml) to change anything.
 CMD ["msnd"]

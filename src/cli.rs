@@ -2,7 +2,7 @@
 //! directly on the database (no running server needed).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -22,6 +22,10 @@ pub struct Cli {
     /// Configuration file (TOML); every key is optional. Without one, built-in defaults.
     #[arg(long, env = "MSND_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Where msnd keeps the database and the generated certificate and key, in place of
+    /// the configuration's `data_dir`.
+    #[arg(long, env = "MSND_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -91,11 +95,22 @@ pub enum UserCommand {
 
 /// Runs one command line to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
+    let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     let source =
         cli.config.as_deref().map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
-    info!(config = %source, database = %config.database_url, "configuration");
-    match cli.command.unwrap_or(Command::Serve) {
+    let data_dir = if config.data_dir.as_os_str().is_empty() { Path::new(".") } else { &config.data_dir };
+    info!(config = %source, data_dir = %data_dir.display(), database = %config.database_url, "configuration");
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Only the commands that may start a new database make its directory.
+    if matches!(
+        command,
+        Command::Serve
+            | Command::Migrate
+            | Command::User(UserCommand::Add { .. } | UserCommand::Import { .. })
+    ) {
+        create_data_dir(&config.data_dir)?;
+    }
+    match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             Store::open(&config.database_url).await?.close().await;
@@ -183,6 +198,18 @@ async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     copied.with_context(|| format!("cannot back up {} to {}", config.database_url, file.display()))?;
     println!("backed up {} to {}", config.database_url, file.display());
     Ok(())
+}
+
+/// Creates the data directory, readable by msnd's user only, if it is missing.
+fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))
 }
 
 /// The configured database, which must exist already.

@@ -26,6 +26,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where msnd keeps its files; empty is the working directory.
+    pub data_dir: PathBuf,
+    /// The database; [`Config::load`] fills in `msnd.db` in `data_dir` when it is empty.
     pub database_url: String,
     pub public_host: String,
     pub listen: Listen,
@@ -203,17 +206,39 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads `path`, or uses the defaults alone when there is none.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        let Some(path) = path else { return Ok(Config::default()) };
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: name.clone(), source })?;
-        Self::from_toml(&text, &name)
+    /// Reads `path` (or uses the defaults alone when there is none), with `data_dir` in
+    /// place of the file's when given.
+    pub fn load(path: Option<&Path>, data_dir: Option<&Path>) -> Result<Config, ConfigError> {
+        let (text, name) = match path {
+            Some(path) => {
+                let name = path.display().to_string();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: name.clone(), source })?;
+                (text, name)
+            }
+            None => (String::new(), "built-in defaults".to_owned()),
+        };
+        let mut config = Self::parse(&text, &name)?;
+        if let Some(dir) = data_dir {
+            config.data_dir = dir.to_owned();
+        }
+        Ok(config.placed())
+    }
+
+    /// The database in the data directory unless configured elsewhere.
+    fn placed(mut self) -> Config {
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("msnd.db").display());
+        }
+        self
     }
 
     /// Parses `text` laid over the defaults; `name` labels error messages.
     pub fn from_toml(text: &str, name: &str) -> Result<Config, ConfigError> {
+        Ok(Self::parse(text, name)?.placed())
+    }
+
+    fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
         let parse_err = |source| ConfigError::Parse { path: name.to_owned(), source };
         let mut merged: toml::Table = DEFAULTS.parse().expect("the embedded defaults are TOML");
         overlay(&mut merged, text.parse().map_err(parse_err)?);
@@ -288,6 +313,15 @@ fn overlay(base: &mut toml::Table, top: toml::Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_lives_in_the_data_directory_unless_named() {
+        let in_dir = Config::from_toml("data_dir = \"/srv/msnd\"", "t").unwrap();
+        assert_eq!(in_dir.database_url, "sqlite:///srv/msnd/msnd.db");
+        let named =
+            Config::from_toml("data_dir = \"/srv/msnd\"\ndatabase_url = \"sqlite://x.db\"", "t").unwrap();
+        assert_eq!(named.database_url, "sqlite://x.db");
+    }
 
     #[test]
     fn defaults_are_the_documented_ones() {

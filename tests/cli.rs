@@ -126,3 +126,44 @@ fn commands_that_need_a_database_make_none() {
     assert!(db.exists(), "adding the first account makes the database");
     assert_eq!(msnd.ok(&["user", "list"], ""), "alice@example.com\talice@example.com\n");
 }
+
+#[test]
+fn the_data_directory_holds_the_database_and_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let msnd = |args: &[&str], data_dir: &Path, stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
+            .args(args)
+            .env("MSND_DATA_DIR", data_dir)
+            .env_remove("MSND_CONFIG")
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let added = msnd(&["user", "add", "alice@example.com", "--password-stdin"], &data, "pw\n");
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let log = String::from_utf8_lossy(&added.stderr);
+    assert!(log.contains(&format!("data_dir={}", data.display())), "the directory is named: {log}");
+    assert!(data.join("msnd.db").exists(), "the database is made in the data directory");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+    assert!(msnd(&["cert"], &data, "").status.success());
+    assert!(data.join("msnd-cert.pem").exists() && data.join("msnd-key.pem").exists(), "the pair beside it");
+    let elsewhere = msnd(&["user", "list"], &dir.path().join("other"), "");
+    assert!(!elsewhere.status.success(), "another directory has no database");
+    assert!(!dir.path().join("other").exists() && !dir.path().join("msnd.db").exists(), "and none is made");
+    let listed = msnd(&["--data-dir", data.to_str().unwrap(), "user", "list"], Path::new("/nonexistent"), "");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "alice@example.com\talice@example.com\n",
+        "--data-dir wins"
+    );
+}

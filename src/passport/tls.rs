@@ -81,13 +81,17 @@ pub struct CertFiles {
 }
 
 impl CertFiles {
-    /// `passport.cert`/`key` if configured, else the generated pair beside the database.
+    /// `passport.cert`/`key` if configured, else the generated pair in the data directory
+    /// (when none is set, beside the database).
     pub fn of(config: &Config) -> CertFiles {
         let p = &config.passport;
         if !p.cert.as_os_str().is_empty() {
             return CertFiles { cert: p.cert.clone(), key: p.key.clone(), generated: false };
         }
-        let dir = database_dir(&config.database_url);
+        let dir = match &config.data_dir {
+            dir if dir.as_os_str().is_empty() => database_dir(&config.database_url),
+            dir => dir.clone(),
+        };
         CertFiles { cert: dir.join(CERT_FILE), key: dir.join(KEY_FILE), generated: true }
     }
 }
