@@ -100,7 +100,13 @@ struct Entry {
     session: SessionHandle<Event>,
     /// `None` until the first CHG (of this login, or of the one it replaced).
     shown: Option<Arc<Shown>>,
+    /// Whether this login has sent its first CHG: before it, its ILN burst will cover
+    /// presence news, so none is sent to it.
+    status_set: bool,
     lists: Lists,
+    /// Whether this login's lists have been read ([`Presence::set_lists`]); until then
+    /// `lists` is empty or the replaced login's.
+    loaded: bool,
     /// `IMS OFF` turns switchboard invitations away.
     accepting: bool,
 }
@@ -140,9 +146,16 @@ impl Presence {
         let entry = match online.remove(&id) {
             Some(older) => {
                 kicked = Some(older.session.clone());
-                Entry { session, ..older }
+                Entry { session, status_set: false, loaded: false, ..older }
             }
-            None => Entry { session, shown: None, lists: Lists::default(), accepting: true },
+            None => Entry {
+                session,
+                shown: None,
+                status_set: false,
+                lists: Lists::default(),
+                loaded: false,
+                accepting: true,
+            },
         };
         online.insert(id, entry);
         drop(online);
@@ -159,6 +172,7 @@ impl Presence {
                 lists.set(watcher, List::Reverse, true);
             }
             entry.lists = lists;
+            entry.loaded = true;
         }
     }
 
@@ -224,6 +238,7 @@ impl Presence {
         let Some(entry) = online.get_mut(&id).filter(|e| e.session.conn == conn) else { return };
         let was_visible = entry.is_visible();
         entry.shown = Some(shown.clone());
+        entry.status_set = true;
         let event = if shown.status.is_visible() {
             Event::Online(shown)
         } else if was_visible {
@@ -290,10 +305,12 @@ impl Presence {
         told.send();
     }
 
-    /// Delivers news of `owner` to `watcher` if it is online and has `owner` on its FL.
+    /// Delivers news of `owner` to `watcher` if it is online and has `owner` on its FL (or
+    /// its lists are still being read: the caller found `owner` on its stored FL).
     pub fn deliver_to_watcher(&self, owner: UserId, watcher: UserId, event: Event) {
         let online = self.lock();
-        let watching = online.get(&watcher).is_some_and(|w| w.lists.contains(owner, List::Forward));
+        let watching =
+            online.get(&watcher).is_some_and(|w| !w.loaded || w.lists.contains(owner, List::Forward));
         let told = Deliveries::gather(&online, watching.then_some(watcher), event);
         drop(online);
         told.send();
@@ -332,15 +349,15 @@ impl Deliveries {
     }
 
     /// Presence news of `owner`, for those of `to` that watch it now: online, with a
-    /// status set (before its first CHG a session's ILN burst covers everything) and
-    /// `owner` on their FL.
+    /// status set by this login (before its first CHG a session's ILN burst covers
+    /// everything) and `owner` on their FL.
     fn to_watchers(
         online: &HashMap<UserId, Entry>,
         owner: UserId,
         to: impl IntoIterator<Item = UserId>,
         event: Event,
     ) -> Deliveries {
-        let watching = |w: &&Entry| w.shown.is_some() && w.lists.contains(owner, List::Forward);
+        let watching = |w: &&Entry| w.status_set && w.lists.contains(owner, List::Forward);
         let to = to.into_iter().filter_map(|id| Some(online.get(&id).filter(watching)?.session.clone()));
         Deliveries { to: to.collect(), event }
     }
@@ -525,6 +542,45 @@ mod tests {
         presence.set_lists(UserId(2), ConnId(2), Lists::new(Blp::Allow, [(UserId(1), entry(List::Forward))]));
         presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         assert!(drain(&mut rx2).is_empty(), "its ILN burst will say it");
+    }
+
+    #[test]
+    fn a_second_login_is_told_nothing_before_its_own_first_status() {
+        let (presence, _inboxes) = watched(Blp::Allow, &[], &[]);
+        let (again, mut again_rx) = session(20, 8);
+        presence.sign_in(UserId(2), again);
+        presence.set_lists(
+            UserId(2),
+            ConnId(20),
+            Lists::new(Blp::Allow, [(UserId(1), entry(List::Forward))]),
+        );
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
+        assert!(
+            drain(&mut again_rx).iter().all(|e| *e == Event::LoggedInElsewhere),
+            "its ILN burst will say it"
+        );
+        presence.publish(UserId(2), ConnId(20), shown(2, Status::Online));
+        presence.publish(UserId(1), ConnId(1), shown(1, Status::Busy));
+        assert!(matches!(drain(&mut again_rx)[..], [Event::Online(_)]), "after its CHG it is told");
+    }
+
+    #[test]
+    fn property_news_reaches_a_login_whose_lists_are_being_read() {
+        let presence = Presence::default();
+        let (handle, mut rx) = session(2, 4);
+        presence.sign_in(UserId(2), handle);
+        let news = || Event::PropertyChanged {
+            id: UserId(1),
+            email: "u1@example.com".parse().unwrap(),
+            property: Property::Phh,
+            value: None,
+            version: 7,
+        };
+        presence.deliver_to_watcher(UserId(1), UserId(2), news());
+        assert_eq!(drain(&mut rx).len(), 1, "the store found 1 on 2's FL; the registry cannot know yet");
+        presence.set_lists(UserId(2), ConnId(2), Lists::new(Blp::Allow, []));
+        presence.deliver_to_watcher(UserId(1), UserId(2), news());
+        assert!(drain(&mut rx).is_empty(), "once read, its own FL decides");
     }
 
     #[test]
