@@ -75,7 +75,12 @@ pub enum UserCommand {
     },
     /// Delete an account and its contact lists.
     Del { email: String },
-    /// List accounts: handle and friendly name, tab-separated.
+    /// Disable an account: it cannot log in by any method until enabled again. Its lists
+    /// stay as they are.
+    Disable { email: String },
+    /// Enable a disabled account again.
+    Enable { email: String },
+    /// List accounts: handle and friendly name, tab-separated (and `disabled`, if so).
     List,
     /// Create many accounts at once from FILE (`-`: standard input), one a line:
     /// `email<TAB or space>password[<TAB>friendly name]`. The whole file is checked before
@@ -246,8 +251,20 @@ async fn user(command: UserCommand, store: &Store) -> anyhow::Result<()> {
             let email = parse_email(&email)?;
             store.delete_user(&email).await.map(|()| format!("deleted {email}"))
         }
+        UserCommand::Disable { email } => {
+            let email = parse_email(&email)?;
+            store.set_disabled(&email, true).await.map(|()| format!("disabled {email}"))
+        }
+        UserCommand::Enable { email } => {
+            let email = parse_email(&email)?;
+            store.set_disabled(&email, false).await.map(|()| format!("enabled {email}"))
+        }
         UserCommand::List => store.users().await.map(|users| {
-            users.iter().map(|u| format!("{}\t{}", u.email, u.friendly_name)).collect::<Vec<_>>().join("\n")
+            let line = |u: &crate::store::User| match u.disabled {
+                true => format!("{}\t{}\tdisabled", u.email, u.friendly_name),
+                false => format!("{}\t{}", u.email, u.friendly_name),
+            };
+            users.iter().map(line).collect::<Vec<_>>().join("\n")
         }),
         UserCommand::Import { .. } => unreachable!("`run` handles imports"),
     };

@@ -167,3 +167,14 @@ fn the_data_directory_holds_the_database_and_the_certificate() {
         "--data-dir wins"
     );
 }
+
+#[test]
+fn accounts_are_disabled_and_enabled() {
+    let msnd = Msnd::new();
+    msnd.ok(&["user", "add", "alice@example.com", "--password-stdin"], "pw\n");
+    assert!(msnd.ok(&["user", "disable", "alice@example.com"], "").contains("disabled alice@example.com"));
+    assert_eq!(msnd.ok(&["user", "list"], ""), "alice@example.com\talice@example.com\tdisabled\n");
+    msnd.ok(&["user", "enable", "alice@example.com"], "");
+    assert_eq!(msnd.ok(&["user", "list"], ""), "alice@example.com\talice@example.com\n");
+    msnd.fails(&["user", "disable", "bob@example.com"], "", "no such account");
+}

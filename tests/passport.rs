@@ -334,3 +334,31 @@ async fn shutdown_does_not_wait_for_silent_passport_clients() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     tokio::time::timeout(Duration::from_secs(5), server.stop()).await.expect("prompt shutdown");
 }
+
+/// A disabled account is refused by every login method, with the right password, and logs
+/// in again once enabled.
+#[tokio::test]
+async fn a_disabled_account_cannot_log_in_by_any_method() {
+    let server = TestServer::start().await;
+    server.add_user("alice@example.com", "pa").await;
+    let alice: msnd::protocol::Email = "alice@example.com".parse().unwrap();
+    server.store.set_disabled(&alice, true).await.unwrap();
+
+    let mut ns = server.notification().await;
+    ns.transcript(
+        "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5\n\
+         C: USR 3 MD5 I alice@example.com\nS: USR 3 MD5 S {salt}",
+    )
+    .await;
+    let response = msnd::credentials::md5_hex(&[ns.var("salt").as_bytes(), b"pa"]);
+    ns.send(&format!("USR 4 MD5 S {response}")).await;
+    ns.transcript("S: 911 4\nS: (closed)").await;
+
+    let ns = server.msnp8_challenge("alice@example.com").await;
+    let refused = server.passport_login("alice@example.com", "pa", &ns.var("challenge")).await;
+    assert_eq!(refused.expect_err("Passport refuses a disabled account").status, 401);
+
+    server.store.set_disabled(&alice, false).await.unwrap();
+    server.login("alice@example.com", "pa", Dialect::MSNP7).await;
+    server.login_msnp8("alice@example.com", "pa").await;
+}

@@ -162,6 +162,11 @@ impl Ns {
             }
         };
         match user {
+            // The right password for a disabled account: refused like a wrong one.
+            Some(user) if user.disabled => {
+                info!(user = %user.email, version = %dialect, "login refused: account disabled");
+                Err(ProtocolError::AuthFailed)
+            }
             Some(user) => self.logged_in_as(tr, dialect, user, &mspauth).await,
             None => {
                 info!(user = %challenge.email, version = %dialect, "login failed");

@@ -311,9 +311,10 @@ async fn verify(passport: &Context, sign_in: auth::SignIn) -> Result<Checked, St
         Ok(email) => passport.store.user(&email).await?,
         Err(_) => None,
     };
-    // An account without a Passport hash (imported `--md5-only`) has no Passport login; it
-    // is checked against the stand-in hash all the same, so it takes as long as any refusal.
-    let user = user.filter(|u| u.passport_hash.is_some());
+    // An account without a Passport hash (imported `--md5-only`) has no Passport login, and
+    // a disabled one no login at all; each is checked against the stand-in hash all the
+    // same, so that it takes as long as any refusal.
+    let user = user.filter(|u| u.passport_hash.is_some() && !u.disabled);
     let hash =
         user.as_ref().and_then(|u| u.passport_hash.clone()).unwrap_or_else(|| passport.dummy_hash.clone());
     let Ok(Ok(_permit)) = timeout(passport.queue_timeout, passport.hashing.acquire()).await else {

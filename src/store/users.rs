@@ -19,12 +19,15 @@ pub struct User {
     /// Argon2id PHC string; `None` for an account imported with `--md5-only`, which has no
     /// Passport login until its password is set again.
     pub passport_hash: Option<String>,
+    /// Set by an operator: no login of any kind.
+    pub disabled: bool,
 }
 
 /// The name of the group every account has, id 0.
 pub(super) const DEFAULT_GROUP_NAME: &str = "Other Contacts";
 
-const USER_COLUMNS: &str = "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash";
+const USER_COLUMNS: &str =
+    "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash, disabled";
 
 impl User {
     fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
@@ -37,6 +40,7 @@ impl User {
             md5_digest: row.try_get("md5_digest")?,
             md5_digest_latin1: row.try_get("md5_digest_latin1")?,
             passport_hash: row.try_get("passport_hash")?,
+            disabled: row.try_get("disabled")?,
         })
     }
 }
@@ -106,6 +110,16 @@ impl Store {
         .bind(email.as_str())
         .execute(&self.write)
         .await?;
+        found(done.rows_affected())
+    }
+
+    /// Disables an account (no login of any kind) or enables it again.
+    pub async fn set_disabled(&self, email: &Email, disabled: bool) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET disabled = ? WHERE email = ?")
+            .bind(disabled)
+            .bind(email.as_str())
+            .execute(&self.write)
+            .await?;
         found(done.rows_affected())
     }
 
