@@ -20,22 +20,15 @@ BENCH=target/compare
 RESULTS=load/results
 CONFIG=load/msnd-load.toml
 LOAD="$AFTER/msnd-load"
-server_pid=
 mkdir -p "$BENCH" "$RESULTS"
+# shellcheck source=load/server.sh
+source load/server.sh
 
 # The database path is the one load/msnd-load.toml names.
 db=$(sed -n 's/^database_url *= *"sqlite:\/\/\([^"?]*\).*/\1/p' "$CONFIG")
 [ -n "$db" ] || { echo "compare: no database path in $CONFIG" >&2; exit 1; }
 mkdir -p "$(dirname "$db")"
 
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
-trap stop_server EXIT
 
 # prepare ACCOUNTS CONTACTS: the database every run of a scenario starts from.
 prepare() {
@@ -51,13 +44,7 @@ start_server() {
     stop_server
     rm -f "$db" "$db-wal" "$db-shm"
     cp "$BENCH/prepared.db" "$db"
-    "$1/msnd" --config "$CONFIG" 2>>"$BENCH/msnd.log" &
-    server_pid=$!
-    for _ in $(seq 50); do
-        if grep -q "listening" <(tail -n 20 "$BENCH/msnd.log"); then break; fi
-        sleep 0.2
-    done
-    sleep 1
+    launch_server "$1/msnd"
 }
 
 # measure SCENARIO ARGS..: each build in turn, ROUNDS times, one run each.

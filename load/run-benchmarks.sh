@@ -17,7 +17,8 @@ RESULTS=load/results
 MSND=target/release/msnd
 LOAD=target/release/msnd-load
 CONFIG=load/msnd-load.toml
-server_pid=
+# shellcheck source=load/server.sh
+source load/server.sh
 
 build() {
     cargo build --release --locked -p msnd -p msnd-load
@@ -41,24 +42,8 @@ fresh_db() {
 }
 
 start_server() {
-    stop_server
-    "$MSND" --config "$CONFIG" 2>>"$BENCH/msnd.log" &
-    server_pid=$!
-    for _ in $(seq 50); do
-        if grep -q "listening" <(tail -n 20 "$BENCH/msnd.log"); then break; fi
-        sleep 0.2
-    done
-    sleep 1
+    launch_server "$MSND"
 }
-
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
-trap stop_server EXIT
 
 # run SCENARIO ARGS..: one msnd-load run, its result line kept.
 run() {

@@ -105,20 +105,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.config.as_deref().map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
     let data_dir = if config.data_dir.as_os_str().is_empty() { Path::new(".") } else { &config.data_dir };
     info!(config = %source, data_dir = %data_dir.display(), database = %config.database_url, "configuration");
-    let command = cli.command.unwrap_or(Command::Serve);
-    // Only the commands that may start a new database make its directory.
-    if matches!(
-        command,
-        Command::Serve
-            | Command::Migrate
-            | Command::User(UserCommand::Add { .. } | UserCommand::Import { .. })
-    ) {
-        create_data_dir(&config.data_dir)?;
-    }
-    match command {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            Store::open(&config.database_url).await?.close().await;
+            open(&config).await?.close().await;
             println!("database {} is up to date", config.database_url);
             Ok(())
         }
@@ -170,6 +160,7 @@ fn cert(config: &Config, der: Option<&std::path::Path>) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    create_data_dir(&config.data_dir)?;
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
@@ -224,7 +215,9 @@ async fn open_existing(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open database {}", config.database_url))
 }
 
+/// The configured database, created (with the data directory) if it does not exist.
 async fn open(config: &Config) -> anyhow::Result<Store> {
+    create_data_dir(&config.data_dir)?;
     Store::open(&config.database_url)
         .await
         .with_context(|| format!("cannot open database {}", config.database_url))

@@ -4,6 +4,19 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+/// The binary under test.
+fn msnd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_msnd"))
+}
+
+/// Runs `command` to completion with `stdin` as its standard input.
+fn output(command: &mut Command, stdin: &str) -> Output {
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 struct Msnd {
     dir: tempfile::TempDir,
 }
@@ -22,17 +35,7 @@ impl Msnd {
 
     /// Runs `msnd <args>` with `stdin` as standard input.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        output(msnd().arg("--config").arg(self.config()).args(args), stdin)
     }
 
     fn ok(&self, args: &[&str], stdin: &str) -> String {
@@ -132,18 +135,9 @@ fn the_data_directory_holds_the_database_and_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let msnd = |args: &[&str], data_dir: &Path, stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_msnd"))
-            .args(args)
-            .env("MSND_DATA_DIR", data_dir)
-            .env_remove("MSND_CONFIG")
-            .current_dir(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        let mut command = msnd();
+        command.args(args).env("MSND_DATA_DIR", data_dir).env_remove("MSND_CONFIG").current_dir(dir.path());
+        output(&mut command, stdin)
     };
     let added = msnd(&["user", "add", "alice@example.com", "--password-stdin"], &data, "pw\n");
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));

@@ -67,7 +67,9 @@ impl Store {
     /// and `-shm` files the database file's mode.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
-        create_private(options.get_filename())?;
+        if let Some(path) = file_of(&options) {
+            create_private(path)?;
+        }
         Store::connect(options).await
     }
 
@@ -81,11 +83,10 @@ impl Store {
     /// `Missing` unless the database file at `url` exists (an in-memory one always does).
     pub fn must_exist(url: &str) -> Result<(), StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
-        let path = options.get_filename();
-        if !path.as_os_str().is_empty() && path.as_os_str() != ":memory:" && !path.exists() {
-            return Err(StoreError::Missing(path.to_owned()));
+        match file_of(&options) {
+            Some(path) if !path.exists() => Err(StoreError::Missing(path.to_owned())),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<Store, StoreError> {
@@ -150,10 +151,16 @@ impl Store {
     }
 }
 
-/// Creates the database file with mode 0600 if it does not exist yet (SQLite would create
-/// it with the umask's mode, usually world-readable). In-memory databases have no file.
+/// The database's file; `None` for an in-memory database.
+fn file_of(options: &SqliteConnectOptions) -> Option<&std::path::Path> {
+    let path = options.get_filename();
+    (!path.as_os_str().is_empty() && path.as_os_str() != ":memory:").then_some(path)
+}
+
+/// Creates a database file (or a backup's) with mode 0600 if it does not exist yet (SQLite
+/// would create it with the umask's mode, usually world-readable).
 fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
-    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+    if path.exists() {
         return Ok(());
     }
     let mut options = std::fs::OpenOptions::new();
