@@ -6,11 +6,27 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
 pub use crate::protocol::view::ConnId;
+
+/// Whether a maintenance shutdown has begun: from then on nobody new logs in. Cloning
+/// shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Closing(Arc<AtomicBool>);
+
+impl Closing {
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// The caps, shared by every listener.
 #[derive(Debug, Clone)]
@@ -48,6 +64,14 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// The reason as the connection metrics label it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refused::PerAddress => "refused_per_address",
+            Refused::Full => "refused_full",
+        }
+    }
+
     pub fn reason(self) -> &'static str {
         match self {
             Refused::PerAddress => "limits.max_connections_per_ip reached",

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::credentials::random_token;
 use crate::mailbox::SessionHandle;
-use crate::presence::ConnId;
+use crate::presence::{ConnId, Ending};
 use crate::protocol::{Email, Encoded};
 use crate::store::UserId;
 
@@ -43,6 +43,8 @@ pub enum SbEvent {
     Left(Arc<Who>),
     /// `MSG handle name len` + payload
     Message { from: Arc<Who>, payload: Bytes },
+    /// The operator ended this participant's account sessions: hang up.
+    Closed(Ending),
 }
 
 /// Someone in a session.
@@ -281,6 +283,38 @@ impl Switchboards {
             s.ended = true;
             inner.sessions.remove(&chat.id);
         }
+    }
+
+    /// Ends `user`'s part in every chat: their connections are told to hang up (and leave
+    /// as any participant does), their cookies and invitations are void. How many
+    /// connections were told.
+    pub fn end_for(&self, user: UserId, why: Ending) -> usize {
+        let mut inner = self.lock();
+        inner.cookies.retain(|_, c| c.user != user);
+        let mut told = 0;
+        for chat in inner.sessions.values() {
+            let mut s = chat.lock();
+            s.invited.remove(&user);
+            for p in s.participants.iter().filter(|p| p.user == user) {
+                p.handle.deliver(SbEvent::Closed(why));
+                told += 1;
+            }
+        }
+        told
+    }
+
+    /// How many chats each account takes part in, and the participants in all.
+    pub fn census(&self) -> (HashMap<UserId, usize>, usize) {
+        let inner = self.lock();
+        let (mut per_user, mut participants) = (HashMap::new(), 0);
+        for chat in inner.sessions.values() {
+            let s = chat.lock();
+            participants += s.participants.len();
+            for p in &s.participants {
+                *per_user.entry(p.user).or_insert(0) += 1;
+            }
+        }
+        (per_user, participants)
     }
 
     /// Number of sessions running.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -38,6 +39,47 @@ pub struct Config {
     pub client: ClientVersion,
     pub challenges: Challenges,
     pub urls: Urls,
+    pub web: Web,
+    pub admin: Admin,
+}
+
+/// The pages people use from a browser: sign-up and their account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// Empty: no pages are served.
+    pub listen: String,
+    /// How browsers reach the pages (`http://host:port`), for the nexus's `DAReg` and the
+    /// links in notices; empty: the address the pages listen on.
+    pub public_url: String,
+    pub registration: Registration,
+    /// Form submissions allowed per address within the window.
+    pub forms_per_ip: u32,
+    pub form_window_secs: u64,
+    /// Days an invitation code stays valid.
+    pub invite_days: u64,
+    /// The sender's name and address that notices to MSNP2-4 clients show.
+    pub notice_from: String,
+    pub notice_address: String,
+}
+
+/// Who may create an account on the sign-up page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    Open,
+    Invite,
+    Closed,
+}
+
+/// The operator's interface to the running server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub listen: SocketAddr,
+    /// The file holding the admin token; empty: `admin-token` in the data directory,
+    /// generated on first start.
+    pub token_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,6 +267,31 @@ impl Config {
         Ok(config.placed())
     }
 
+    /// Where a file of msnd's own goes: in the data directory, or (when none is set) beside
+    /// the database.
+    pub fn data_file(&self, name: &str) -> PathBuf {
+        match &self.data_dir {
+            dir if dir.as_os_str().is_empty() => database_dir(&self.database_url).join(name),
+            dir => dir.join(name),
+        }
+    }
+
+    /// The admin token's file.
+    pub fn admin_token_file(&self) -> PathBuf {
+        match &self.admin.token_file {
+            file if file.as_os_str().is_empty() => self.data_file("admin-token"),
+            file => file.clone(),
+        }
+    }
+
+    /// The web pages' address as browsers reach it.
+    pub fn web_url(&self, bound: Option<SocketAddr>) -> String {
+        match (self.web.public_url.as_str(), bound) {
+            ("", Some(addr)) => format!("http://{addr}"),
+            (url, _) => url.trim_end_matches('/').to_owned(),
+        }
+    }
+
     /// The database in the data directory unless configured elsewhere.
     fn placed(mut self) -> Config {
         if self.database_url.is_empty() {
@@ -282,6 +349,13 @@ impl Config {
                 "challenges.interval_secs must be longer than challenges.timeout_secs",
             ),
             (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),
+            (self.web.forms_per_ip >= 1, "web.forms_per_ip must be at least 1"),
+            (self.web.form_window_secs >= 1, "web.form_window_secs must be at least 1"),
+            (self.web.invite_days >= 1, "web.invite_days must be at least 1"),
+            (
+                self.web.listen.is_empty() || self.web.listen.parse::<SocketAddr>().is_ok(),
+                "web.listen must be empty or an address:port",
+            ),
         ];
         let problem = checks.iter().find(|(ok, _)| !ok).map(|(_, m)| *m).or(self.passport.problem());
         if let Some(message) = problem {
@@ -296,6 +370,26 @@ impl Config {
             None => Ok(()),
         }
     }
+}
+
+/// An address a client on this machine reaches a listener at: a wildcard one is loopback.
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
+}
+
+/// The directory of an SQLite database URL's file ("" for the working directory).
+fn database_dir(url: &str) -> PathBuf {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok();
+    let file = options.as_ref().map_or(Path::new(""), |o| o.get_filename());
+    file.parent().unwrap_or(Path::new("")).to_path_buf()
 }
 
 /// Lays `top` over `base`, table by table; any other value replaces the default.

@@ -105,7 +105,25 @@ fn latin1(text: &str) -> Option<Vec<u8>> {
     text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether `password` is the account's: by its Argon2id hash where it has one, else by its
+/// MD5 digest (an account imported with `--md5-only`).
+pub fn password_matches(
+    password: &str,
+    md5_salt: &str,
+    md5_digest: &str,
+    passport_hash: Option<&str>,
+) -> bool {
+    match passport_hash {
+        Some(phc) => passport_password_matches(password, phc),
+        None => constant_time_eq(
+            md5_hex(&[md5_salt.as_bytes(), password.as_bytes()]).as_bytes(),
+            md5_digest.as_bytes(),
+        ),
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -10,19 +10,24 @@
 //! 2. [`codec`]: bytes to frames and back, with size limits; [`config`]: TOML with embedded
 //!    defaults; [`credentials`]: what is stored instead of passwords; [`mailbox`]: a
 //!    connection's queue of events and the handle others reach it by; [`throttle`]:
-//!    counting per address or account; [`admission`]: connection caps.
+//!    counting per address or account; [`admission`]: connection caps and the maintenance
+//!    flag; [`metrics`]: what the server counts, for Prometheus.
 //! 3. [`conn`]: one connection's loop (deadlines, rate, shutdown), for any [`conn::Service`].
 //! 4. The registries and the database: [`store`] (SQLite through sqlx, by what it stores),
 //!    [`presence`] (who is online, and the one in-memory owner of their lists: who watches
 //!    whom, who may see whom), [`chats`] (switchboard sessions and cookies), [`tickets`]
 //!    (Passport tickets).
-//! 5. The services, each with a context of its own: [`ns`] (dispatch and notification
-//!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 over HTTP(S)).
-//! 6. [`server`]: binds the listeners, builds each service's context, admits connections,
+//! 5. [`accounts`]: what the operator does to an account, in the database and on its live
+//!    sessions at once.
+//! 6. The services, each with a context of its own: [`ns`] (dispatch and notification
+//!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 over HTTP(S)),
+//!    [`web`] (the sign-up and account pages, and the operator's admin interface).
+//! 7. [`server`]: binds the listeners, builds each service's context, admits connections,
 //!    shuts down.
-//! 7. [`cli`] and `main`: the `msnd` command line; [`import`]: `msnd user import`.
+//! 8. [`cli`] and `main`: the `msnd` command line; [`import`]: `msnd user import`.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod admission;
 pub mod chats;
 pub mod cli;
@@ -32,6 +37,7 @@ pub mod conn;
 pub mod credentials;
 pub mod import;
 pub mod mailbox;
+pub mod metrics;
 pub mod ns;
 pub mod passport;
 pub mod presence;
@@ -41,6 +47,7 @@ pub mod server;
 pub mod store;
 pub mod throttle;
 pub mod tickets;
+pub mod web;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;

@@ -6,11 +6,13 @@
 //! waited for. The lock is a std mutex, never held across an `.await`.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 pub use crate::admission::ConnId;
 use crate::mailbox::SessionHandle;
-use crate::protocol::lists::{Blp, List, ListSet, Property};
+use crate::protocol::lists::{Blp, List, ListSet, Property, Status};
 pub use crate::protocol::view::Shown;
 use crate::protocol::view::{SessionId, Snapshot, UserId};
 use crate::protocol::Email;
@@ -93,11 +95,74 @@ pub enum Event {
     PropertyChanged { id: UserId, email: Email, property: Property, value: Option<String>, version: u32 },
     /// An invitation to a switchboard session: `RNG`.
     Ring { session: SessionId, cookie: String, caller: Email, caller_name: String },
+    /// The operator ended the session (kicked, or the account was disabled, deleted or
+    /// given a new password): `OUT` and hang up.
+    Ended(Ending),
+    /// A notice from the operator to everyone online; `id` tells one from the next.
+    Notice { id: u32, text: Arc<str> },
+    /// The server goes down for maintenance in this many minutes.
+    Maintenance { minutes: u32 },
+}
+
+/// Why the operator ended a session, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Kicked,
+    Disabled,
+    Deleted,
+    NewPassword,
+}
+
+impl Ending {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Ending::Kicked => "kicked by the operator",
+            Ending::Disabled => "account disabled",
+            Ending::Deleted => "account deleted",
+            Ending::NewPassword => "password changed",
+        }
+    }
+}
+
+/// What the operator sees of an online session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct About {
+    pub email: Email,
+    /// The protocol version, e.g. 8 for MSNP8.
+    pub version: u8,
+    /// What the client said of itself in `CVR`, if it did.
+    pub client: Option<String>,
+    pub address: SocketAddr,
+    pub since: SystemTime,
+}
+
+#[cfg(test)]
+impl About {
+    /// A session as unit tests need one: nobody in particular.
+    pub fn sample() -> About {
+        About {
+            email: "someone@example.com".parse().expect("an address"),
+            version: 8,
+            client: None,
+            address: SocketAddr::from(([127, 0, 0, 1], 1)),
+            since: SystemTime::UNIX_EPOCH,
+        }
+    }
+}
+
+/// An online session as [`Presence::sessions`] lists it.
+#[derive(Debug, Clone)]
+pub struct Online {
+    pub id: UserId,
+    pub about: Arc<About>,
+    /// The status it is shown with (`None` before its first `CHG`).
+    pub status: Option<Status>,
 }
 
 #[derive(Debug)]
 struct Entry {
     session: SessionHandle<Event>,
+    about: Arc<About>,
     /// `None` until the first CHG (of this login, or of the one it replaced).
     shown: Option<Arc<Shown>>,
     /// Whether this login has sent its first CHG: before it, its ILN burst will cover
@@ -140,16 +205,18 @@ impl Presence {
     /// of the account is told [`Event::LoggedInElsewhere`]; the new one inherits how the
     /// account was shown and its lists, so watchers see no flicker, until
     /// [`Presence::set_lists`] brings the stored ones. A new login is shown to nobody.
-    pub fn sign_in(&self, id: UserId, session: SessionHandle<Event>) {
+    pub fn sign_in(&self, id: UserId, session: SessionHandle<Event>, about: About) {
         let mut online = self.lock();
         let mut kicked = None;
+        let about = Arc::new(about);
         let entry = match online.remove(&id) {
             Some(older) => {
                 kicked = Some(older.session.clone());
-                Entry { session, status_set: false, loaded: false, ..older }
+                Entry { session, about, status_set: false, loaded: false, ..older }
             }
             None => Entry {
                 session,
+                about,
                 shown: None,
                 status_set: false,
                 lists: Lists::default(),
@@ -316,6 +383,29 @@ impl Presence {
         told.send();
     }
 
+    /// Every online session, for the operator.
+    pub fn sessions(&self) -> Vec<Online> {
+        let online = self.lock();
+        let status = |e: &Entry| e.shown.as_ref().map(|s| s.status);
+        online.iter().map(|(&id, e)| Online { id, about: e.about.clone(), status: status(e) }).collect()
+    }
+
+    /// Ends the account's session, if it is online: it is told `OUT` and hangs up (and
+    /// signs out as any session does). Whether there was one.
+    pub fn end(&self, id: UserId, why: Ending) -> bool {
+        let session = self.lock().get(&id).map(|e| e.session.clone());
+        session.is_some_and(|session| {
+            session.deliver(Event::Ended(why));
+            true
+        })
+    }
+
+    /// Delivers `event` to every online session; how many were reached.
+    pub fn broadcast(&self, event: &Event) -> usize {
+        let sessions: Vec<SessionHandle<Event>> = self.lock().values().map(|e| e.session.clone()).collect();
+        sessions.into_iter().filter(|session| session.deliver(event.clone())).count()
+    }
+
     /// Number of accounts online.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -398,7 +488,7 @@ mod tests {
         let mut inboxes = Vec::new();
         for id in 1..=4 {
             let (handle, rx) = session(id as u64, 8);
-            presence.sign_in(UserId(id), handle);
+            presence.sign_in(UserId(id), handle, crate::presence::About::sample());
             inboxes.push(rx);
         }
         let mut contacts: HashMap<UserId, ListSet> =
@@ -430,7 +520,7 @@ mod tests {
         let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
         presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         let (second, _second_rx) = session(10, 4);
-        presence.sign_in(UserId(1), second);
+        presence.sign_in(UserId(1), second, crate::presence::About::sample());
         assert_eq!(drain(&mut inboxes[0]), vec![Event::LoggedInElsewhere]);
         assert_eq!(presence.seen_by([UserId(1)], UserId(2)).len(), 1, "still shown, no flicker");
         presence.sign_out(UserId(1), ConnId(1));
@@ -516,9 +606,9 @@ mod tests {
     fn an_add_that_races_the_login_is_kept() {
         let presence = Presence::default();
         let (handle, _rx) = session(1, 4);
-        presence.sign_in(UserId(1), handle);
+        presence.sign_in(UserId(1), handle, crate::presence::About::sample());
         let (handle, mut rx2) = session(2, 4);
-        presence.sign_in(UserId(2), handle);
+        presence.sign_in(UserId(2), handle, crate::presence::About::sample());
         presence.publish(UserId(2), ConnId(2), shown(2, Status::Online));
         presence.apply(
             UserId(2),
@@ -536,8 +626,8 @@ mod tests {
         let presence = Presence::default();
         let (one, _rx1) = session(1, 4);
         let (two, mut rx2) = session(2, 4);
-        presence.sign_in(UserId(1), one);
-        presence.sign_in(UserId(2), two);
+        presence.sign_in(UserId(1), one, crate::presence::About::sample());
+        presence.sign_in(UserId(2), two, crate::presence::About::sample());
         presence.set_lists(UserId(1), ConnId(1), Lists::new(Blp::Allow, [(UserId(2), entry(List::Reverse))]));
         presence.set_lists(UserId(2), ConnId(2), Lists::new(Blp::Allow, [(UserId(1), entry(List::Forward))]));
         presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
@@ -548,7 +638,7 @@ mod tests {
     fn a_second_login_is_told_nothing_before_its_own_first_status() {
         let (presence, _inboxes) = watched(Blp::Allow, &[], &[]);
         let (again, mut again_rx) = session(20, 8);
-        presence.sign_in(UserId(2), again);
+        presence.sign_in(UserId(2), again, crate::presence::About::sample());
         presence.set_lists(
             UserId(2),
             ConnId(20),
@@ -568,7 +658,7 @@ mod tests {
     fn property_news_reaches_a_login_whose_lists_are_being_read() {
         let presence = Presence::default();
         let (handle, mut rx) = session(2, 4);
-        presence.sign_in(UserId(2), handle);
+        presence.sign_in(UserId(2), handle, crate::presence::About::sample());
         let news = || Event::PropertyChanged {
             id: UserId(1),
             email: "u1@example.com".parse().unwrap(),

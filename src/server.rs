@@ -12,12 +12,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
+use crate::accounts::Accounts;
 use crate::admission::{Admission, Caps, ConnId, Gate, Refused};
 use crate::chats::Switchboards;
 use crate::config::Config;
 use crate::conn::{self, Connection, Deadlines, Peer, Signals};
 use crate::mailbox::mailbox;
 use crate::mailbox::SessionHandle;
+use crate::metrics::Metrics;
 use crate::ns::{self, Ns, Ports, Role};
 use crate::passport;
 use crate::presence::Presence;
@@ -25,12 +27,14 @@ use crate::sb::{self, Sb};
 use crate::store::Store;
 use crate::throttle::{LoginThrottle, Throttle};
 use crate::tickets::Tickets;
+use crate::web;
 
 /// What the connections of each service work with: one context per service, built once.
 struct Services {
     ns: Arc<ns::Context>,
     sb: Arc<sb::Context>,
     passport: Arc<passport::Context>,
+    web: Arc<web::Context>,
     /// The notification and dispatch servers' deadlines, and the switchboard's (whose idle
     /// time is the chat's), worked out once from the configuration.
     ns_deadlines: Deadlines,
@@ -45,6 +49,9 @@ pub struct Addrs {
     pub switchboard: SocketAddr,
     pub passport_http: SocketAddr,
     pub passport_https: SocketAddr,
+    pub admin: SocketAddr,
+    /// `None` when `web.listen` is empty.
+    pub web: Option<SocketAddr>,
 }
 
 /// A bound but not yet running server.
@@ -52,6 +59,8 @@ pub struct Server {
     services: Arc<Services>,
     addrs: Addrs,
     listeners: Vec<(TcpListener, Listener)>,
+    admin: TcpListener,
+    web: Option<TcpListener>,
 }
 
 /// What a listening port serves.
@@ -89,12 +98,19 @@ impl Server {
         let switchboard = bind(config.listen.switchboard, "switchboard").await?;
         let passport_http = bind(config.passport.http, "passport http").await?;
         let passport_https = bind(config.passport.https, "passport https").await?;
+        let admin = bind(config.admin.listen, "admin").await?;
+        let web = match config.web.listen.parse::<SocketAddr>() {
+            Ok(addr) => Some(bind(addr, "web pages").await?),
+            Err(_) => None,
+        };
         let addrs = Addrs {
             dispatch: dispatch.local_addr()?,
             notification: notification.local_addr()?,
             switchboard: switchboard.local_addr()?,
             passport_http: passport_http.local_addr()?,
             passport_https: passport_https.local_addr()?,
+            admin: admin.local_addr()?,
+            web: web.as_ref().map(TcpListener::local_addr).transpose()?,
         };
         let services = Services::build(config, store, addrs).await?;
         let listeners = vec![
@@ -104,16 +120,25 @@ impl Server {
             (passport_http, Listener::PassportHttp),
             (passport_https, Listener::PassportHttps),
         ];
-        Ok(Server { services: Arc::new(services), addrs, listeners })
+        Ok(Server { services: Arc::new(services), addrs, listeners, admin, web })
     }
 
     pub fn addrs(&self) -> Addrs {
         self.addrs
     }
 
-    /// Serves until `shutdown` is cancelled, then tells every client `OUT SSD`, waits for
-    /// every session to finish and closes the database.
+    /// Serves until `shutdown` is cancelled (or a maintenance shutdown ends), then tells
+    /// every client `OUT SSD`, waits for every session to finish and closes the database.
     pub async fn run(self, shutdown: CancellationToken) {
+        let stop = self.services.web.stop.clone();
+        let linked = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = shutdown.cancelled() => linked.cancel(),
+                () = linked.cancelled() => {}
+            }
+        });
+        let shutdown = stop;
         let tracker = TaskTracker::new();
         let limits = &self.services.ns.config.limits;
         let gate = Gate::new(Caps {
@@ -125,6 +150,12 @@ impl Server {
         let addrs = &self.addrs;
         info!(dispatch = %addrs.dispatch, notification = %addrs.notification, switchboard = %addrs.switchboard, "listening");
         info!(https = %addrs.passport_https, http = %addrs.passport_http, "Passport listening");
+        let web = &self.services.web;
+        info!(admin = %addrs.admin, pages = %web.web_url, token = %web.config.admin_token_file().display(), "admin interface and web pages listening");
+        tracker.spawn(web::serve(self.admin, web::admin::router(web.clone()), shutdown.clone(), "admin"));
+        if let Some(pages) = self.web {
+            tracker.spawn(web::serve(pages, web::pages(web.clone()), shutdown.clone(), "web pages"));
+        }
         for (listener, serves) in self.listeners {
             let accept = Acceptor {
                 listener,
@@ -157,10 +188,21 @@ impl Services {
             Duration::from_secs(l.login_failure_window_secs),
         ));
         let tickets = Arc::new(Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)));
-        let passport =
-            passport::Context::new(&config, store.clone(), tickets.clone(), login_throttle.clone())
-                .await
-                .map_err(std::io::Error::other)?;
+        let metrics = Arc::new(Metrics::default());
+        let register = match (config.web.public_url.as_str(), addrs.web) {
+            (_, None) => passport::Register::Nowhere,
+            ("", Some(web)) => passport::Register::Port(web.port()),
+            (_, Some(web)) => passport::Register::Url(format!("{}/register", config.web_url(Some(web)))),
+        };
+        let shared = passport::Shared {
+            store: store.clone(),
+            tickets: tickets.clone(),
+            login_throttle: login_throttle.clone(),
+            register,
+            metrics: metrics.clone(),
+        };
+        let passport = passport::Context::new(&config, shared).await.map_err(std::io::Error::other)?;
+        let token = web::admin_token(&config.admin_token_file())?;
         let secret = store.server_secret().await.map_err(std::io::Error::other)?;
         let sb = &config.switchboard;
         let chats = Arc::new(Switchboards::new(Duration::from_secs(sb.cookie_ttl_secs), sb.max_participants));
@@ -170,7 +212,15 @@ impl Services {
         let chat_idle = Duration::from_secs(sb.idle_timeout_secs);
         let sb_deadlines = Deadlines { idle: chat_idle, idle_counts_events: true, ..ns_deadlines };
         let ports = Ports { notification: addrs.notification.port(), switchboard: addrs.switchboard.port() };
-        let sb = sb::Context { store: store.clone(), presence: presence.clone(), chats: chats.clone() };
+        let sb = sb::Context {
+            store: store.clone(),
+            presence: presence.clone(),
+            chats: chats.clone(),
+            metrics: metrics.clone(),
+        };
+        let accounts = Accounts { store: store.clone(), presence: presence.clone(), chats: chats.clone() };
+        let web_url = config.web_url(addrs.web.map(crate::config::reachable));
+        let web = web::Context::new(config.clone(), accounts, metrics.clone(), token, web_url);
         let ns = ns::Context {
             list_changes: Throttle::new(l.list_changes_per_minute, minute),
             list_notices: Throttle::new(l.list_notices_per_minute, minute),
@@ -182,9 +232,11 @@ impl Services {
             ports,
             secret,
             login_throttle,
+            closing: web.closing.clone(),
+            metrics,
         };
-        let (ns, sb, passport) = (Arc::new(ns), Arc::new(sb), Arc::new(passport));
-        Ok(Services { ns, sb, passport, ns_deadlines, sb_deadlines })
+        let (ns, sb, passport, web) = (Arc::new(ns), Arc::new(sb), Arc::new(passport), Arc::new(web));
+        Ok(Services { ns, sb, passport, web, ns_deadlines, sb_deadlines })
     }
 }
 
@@ -221,10 +273,15 @@ impl Acceptor {
         let service = self.serves.name();
         let conn = next_conn_id();
         let kill = self.shutdown.child_token();
+        let metrics = &self.services.ns.metrics;
         let admission = match self.gate.admit(conn, addr.ip().to_canonical(), kill.clone()) {
             Ok(admission) => admission,
-            Err(refused) => return self.refusals.note(addr, service, refused),
+            Err(refused) => {
+                metrics.connection(service, refused.label());
+                return self.refusals.note(addr, service, refused);
+            }
         };
+        metrics.connection(service, "accepted");
         let Ok(peer) = Peer::of(&stream) else { return };
         let _ = stream.set_nodelay(true);
         let span = info_span!("conn", id = %conn, peer = %peer.remote, service);

@@ -8,10 +8,11 @@ use std::path::Path;
 /// Each top-level module's floor, lowest first (as `src/lib.rs` describes them).
 const FLOORS: &[&[&str]] = &[
     &["protocol"],
-    &["codec", "config", "credentials", "mailbox", "throttle", "admission"],
+    &["codec", "config", "credentials", "mailbox", "throttle", "admission", "metrics"],
     &["conn"],
     &["store", "presence", "chats", "tickets"],
-    &["ns", "sb", "passport"],
+    &["accounts"],
+    &["ns", "sb", "passport", "web"],
     &["server"],
     &["cli", "import"],
 ];

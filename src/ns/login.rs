@@ -1,13 +1,15 @@
 //! VER, INF, CVR/CVQ and USR: version negotiation, the dispatch hand-off and
 //! authentication, ending in `USR OK`, the profile and the initial e-mail message.
 
+use std::time::SystemTime;
+
 use tracing::{debug, info};
 
 use super::challenge::Schedule;
 use super::{unix_now, Context, Ns, Online, Phase, Role};
 use crate::conn::Outcome;
 use crate::credentials::{md5_hex, md5_response_matches, random_token};
-use crate::presence::Lists;
+use crate::presence::{About, Lists};
 use crate::protocol::command::AuthStep;
 use crate::protocol::dialect::{negotiate, Login, Negotiated};
 use crate::protocol::render::{self, Profile};
@@ -21,6 +23,14 @@ pub(super) struct Challenge {
     email: Email,
     /// `None` for an unknown account, which still gets a plausible challenge.
     user: Option<User>,
+}
+
+/// How a dialect logs in, as the login metrics name it.
+fn method(dialect: &Dialect) -> &'static str {
+    match dialect.login {
+        Login::Md5 => "md5",
+        Login::Twn => "twn",
+    }
 }
 
 /// `INF tr` → `INF tr MD5`; MSNP8 has no INF.
@@ -84,6 +94,11 @@ impl Ns {
         if package != dialect.auth_package() {
             return Err(ProtocolError::Disabled);
         }
+        if self.ctx.closing.is_closing() {
+            info!("login refused: the server is going down for maintenance");
+            self.ctx.metrics.login(method(&dialect), "closed");
+            return Err(ProtocolError::GoingDown);
+        }
         match (step, challenge) {
             (AuthStep::Initial(_), None) if self.role == Role::Dispatch => {
                 Ok(Outcome::hang_up(vec![self.xfr_ns(tr, &dialect)], "sent to the notification server"))
@@ -113,7 +128,8 @@ impl Ns {
         dialect: Dialect,
         email: Email,
     ) -> Result<Outcome, ProtocolError> {
-        let user = self.ctx.store.user(&email).await.map_err(internal)?;
+        let lookup = self.ctx.store.user(&email);
+        let user = self.ctx.metrics.timed("account", lookup).await.map_err(internal)?;
         let challenge = match dialect.login {
             Login::Md5 => match &user {
                 Some(user) => user.md5_salt.clone(),
@@ -142,8 +158,10 @@ impl Ns {
     ) -> Result<Outcome, ProtocolError> {
         let throttle = &self.ctx.login_throttle;
         let ip = self.peer.remote.ip();
+        let metrics = &self.ctx.metrics;
         if !throttle.allows(&ip) {
             info!(user = %challenge.email, "login refused: too many failed logins from this address");
+            metrics.login(method(&dialect), "throttled");
             return Err(ProtocolError::AuthFailed);
         }
         let (user, mspauth) = match dialect.login {
@@ -165,11 +183,13 @@ impl Ns {
             // The right password for a disabled account: refused like a wrong one.
             Some(user) if user.disabled => {
                 info!(user = %user.email, version = %dialect, "login refused: account disabled");
+                metrics.login(method(&dialect), "disabled");
                 Err(ProtocolError::AuthFailed)
             }
             Some(user) => self.logged_in_as(tr, dialect, user, &mspauth).await,
             None => {
                 info!(user = %challenge.email, version = %dialect, "login failed");
+                metrics.login(method(&dialect), "failed");
                 throttle.count(ip);
                 Err(ProtocolError::AuthFailed)
             }
@@ -188,8 +208,16 @@ impl Ns {
         // Registered before the lists are read, so news that races the login is queued
         // in this session's mailbox rather than lost.
         let presence = &self.ctx.presence;
-        presence.sign_in(user.id, self.session.clone());
-        let snapshot = match self.ctx.store.snapshot(user.id).await {
+        let about = About {
+            email: user.email.clone(),
+            version: dialect.version,
+            client: self.client.take(),
+            address: self.peer.remote,
+            since: SystemTime::now(),
+        };
+        presence.sign_in(user.id, self.session.clone(), about);
+        let metrics = &self.ctx.metrics;
+        let snapshot = match metrics.timed("lists", self.ctx.store.snapshot(user.id)).await {
             Ok(snapshot) => snapshot,
             Err(e) => {
                 presence.sign_out(user.id, self.session.conn);
@@ -212,6 +240,7 @@ impl Ns {
             replies.push(render::initial_email());
         }
         info!(user = %user.email, version = %dialect, "logged in");
+        metrics.login(method(&dialect), "ok");
         self.phase = Phase::Online(Box::new(Online {
             ctx: self.ctx.clone(),
             conn: self.session.conn,

@@ -17,12 +17,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
+use crate::admission::Closing;
 use crate::chats::Switchboards;
 use crate::codec::Frame;
 use crate::config::Config;
 use crate::conn::Peer;
 use crate::conn::{Outcome, Service};
 use crate::mailbox::SessionHandle;
+use crate::metrics::Metrics;
 use crate::presence::{ConnId, Event, Presence};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
@@ -51,6 +53,9 @@ pub struct Context {
     pub list_changes: Throttle<UserId>,
     /// "Someone added or removed you" notices per receiving account.
     pub list_notices: Throttle<UserId>,
+    /// Set by a maintenance shutdown: logins are refused from then on.
+    pub closing: Closing,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The ports clients are sent to.
@@ -86,6 +91,8 @@ pub struct Ns {
     peer: Peer,
     session: SessionHandle<Event>,
     phase: Phase,
+    /// The client's version, as its `CVR` gave it.
+    client: Option<String>,
 }
 
 /// A logged-in session: who, in which dialect, and how it is shown. Its lists are the
@@ -109,7 +116,7 @@ struct Online {
 
 impl Ns {
     pub fn new(ctx: Arc<Context>, role: Role, peer: Peer, session: SessionHandle<Event>) -> Ns {
-        Ns { ctx, role, peer, session, phase: Phase::Greeting }
+        Ns { ctx, role, peer, session, phase: Phase::Greeting, client: None }
     }
 
     fn logged_in(&self) -> bool {
@@ -132,7 +139,9 @@ impl Ns {
             }
             (Phase::Negotiated { dialect, .. }, Command::Inf { tr }) => login::inf(tr, dialect),
             (Phase::Negotiated { .. }, Command::Cvr { tr, client_version }) => {
-                Ok(Outcome::reply(login::client_version_reply(&self.ctx, "CVR", tr, &client_version)))
+                let reply = login::client_version_reply(&self.ctx, "CVR", tr, &client_version);
+                self.client = Some(client_version);
+                Ok(Outcome::reply(reply))
             }
             (Phase::Negotiated { .. }, Command::Usr { tr, package, step }) => {
                 self.usr(tr, &package, step).await
@@ -202,6 +211,7 @@ impl Online {
             Event::LoggedInElsewhere => {
                 Outcome::hang_up(vec![render::out_elsewhere()], "logged in elsewhere")
             }
+            Event::Ended(why) => Outcome::hang_up(vec![render::out()], why.reason()),
             other => Outcome::replies(self.contact_event(other).into_iter().collect()),
         }
     }

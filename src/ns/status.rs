@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use tracing::debug;
+use tracing::info;
 
 use super::Online;
 use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
 use crate::protocol::lists::Status;
+use crate::protocol::render::NoticeParts;
 use crate::protocol::{render, Encoded, ProtocolError, Reply, TrId};
 
 impl Online {
@@ -74,12 +75,32 @@ impl Online {
         }))
     }
 
+    /// An operator's notice, addressed to me, in my dialect.
+    fn notice(&self, id: u32, text: &str) -> Reply {
+        let web = &self.ctx.config.web;
+        let parts = NoticeParts {
+            from: &web.notice_from,
+            from_addr: &web.notice_address,
+            site_url: &web.public_url,
+            to: &self.user.email,
+            member_id: self.user.id.0,
+            id,
+        };
+        render::notice(&self.dialect, text, &parts)
+    }
+
     /// Renders another session's news in my dialect (the registry has decided it concerns
     /// me); `None` where my dialect has no line for it.
     pub(super) fn contact_event(&mut self, event: Event) -> Option<Reply> {
         match event {
-            Event::Online(shown) => Some(render::nln(&self.dialect, &shown)),
-            Event::Offline { email, .. } => Some(render::fln(&email)),
+            Event::Online(shown) => {
+                self.ctx.metrics.presence_notifications.inc();
+                Some(render::nln(&self.dialect, &shown))
+            }
+            Event::Offline { email, .. } => {
+                self.ctx.metrics.presence_notifications.inc();
+                Some(render::fln(&email))
+            }
             Event::AddedBy { email, name, version, .. } => {
                 Some(render::reverse_list_added(version, &email, &name))
             }
@@ -90,7 +111,9 @@ impl Online {
             Event::Ring { session, cookie, caller, caller_name } => {
                 Some(self.rng(session, &cookie, &caller, &caller_name))
             }
-            Event::LoggedInElsewhere => None,
+            Event::Notice { id, text } => Some(self.notice(id, &text)),
+            Event::Maintenance { minutes } => Some(render::maintenance(minutes)),
+            Event::LoggedInElsewhere | Event::Ended(_) => None,
         }
     }
 }
@@ -100,6 +123,6 @@ impl Drop for Online {
     /// unless a newer login of mine has already taken my place.
     fn drop(&mut self) {
         self.ctx.presence.sign_out(self.user.id, self.conn);
-        debug!(user = %self.user.email, version = %self.dialect, "signed out");
+        info!(user = %self.user.email, version = %self.dialect, "signed out");
     }
 }

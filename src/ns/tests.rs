@@ -31,6 +31,8 @@ async fn context(adjust: impl FnOnce(&mut Config)) -> (Arc<Context>, tempfile::T
         presence: Presence::default(),
         ports: Ports { notification: 1864, switchboard: 1865 },
         secret: [7; 32],
+        closing: Default::default(),
+        metrics: Default::default(),
         store,
         config,
     };

@@ -34,6 +34,7 @@ use self::http::{HttpError, Request, Response};
 use crate::config::Config;
 use crate::conn::Peer;
 use crate::credentials::{passport_password_matches, random_token, Credentials};
+use crate::metrics::Metrics;
 use crate::protocol::{url_encode, Email};
 use crate::store::Store;
 use crate::store::StoreError;
@@ -73,8 +74,23 @@ pub struct Context {
     /// account used from many addresses must not keep the password checks busy.
     attempts_by_ip: Throttle<IpAddr>,
     attempts_by_account: Throttle<String>,
+    /// Where the nexus's `DAReg` sends people to sign up.
+    register: Register,
+    metrics: Arc<Metrics>,
     /// Keeps RC4 available to `tls` (see [`tls::legacy_provider`]).
     _legacy: Option<Provider>,
+}
+
+/// The sign-up page, as the nexus names it (`DAReg`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Register {
+    /// `web.public_url` is set: its `/register`.
+    Url(String),
+    /// The pages listen on this port of the host the client asked the nexus for.
+    Port(u16),
+    /// No pages: the Passport host's `/register.srf`, which answers that accounts come from
+    /// the operator.
+    Nowhere,
 }
 
 impl fmt::Debug for Context {
@@ -85,24 +101,15 @@ impl fmt::Debug for Context {
 
 impl Context {
     /// Loads (or creates) the certificate and sets up TLS; slow work runs off the runtime.
-    pub async fn new(
-        config: &Config,
-        store: Store,
-        tickets: Arc<Tickets>,
-        login_throttle: Arc<LoginThrottle>,
-    ) -> Result<Context, tls::TlsError> {
+    pub async fn new(config: &Config, shared: Shared) -> Result<Context, tls::TlsError> {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || Context::build(config, store, tickets, login_throttle))
+        tokio::task::spawn_blocking(move || Context::build(config, shared))
             .await
             .expect("setting up the Passport service does not panic")
     }
 
-    fn build(
-        config: Config,
-        store: Store,
-        tickets: Arc<Tickets>,
-        login_throttle: Arc<LoginThrottle>,
-    ) -> Result<Context, tls::TlsError> {
+    fn build(config: Config, shared: Shared) -> Result<Context, tls::TlsError> {
+        let Shared { store, tickets, login_throttle, register, metrics } = shared;
         let legacy = tls::legacy_provider();
         let identity = tls::load_or_create(&config)?;
         let checks = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -117,12 +124,23 @@ impl Context {
             attempts_by_ip: Throttle::new(l.passport_attempts_per_ip, window),
             attempts_by_account: Throttle::new(l.passport_attempts_per_account, window),
             _legacy: legacy,
+            register,
+            metrics,
             config,
             store,
             tickets,
             login_throttle,
         })
     }
+}
+
+/// What the Passport service shares with the rest of the server.
+pub struct Shared {
+    pub store: Store,
+    pub tickets: Arc<Tickets>,
+    pub login_throttle: Arc<LoginThrottle>,
+    pub register: Register,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Where a connection arrived.
@@ -171,6 +189,7 @@ async fn serve_tls(stream: TcpStream, site: Site, passport: &Context) {
     let ssl = stream.ssl();
     let cipher = ssl.current_cipher().map_or("none", |c| c.name());
     debug!(version = ssl.version_str(), cipher, "TLS handshake done");
+    passport.metrics.tls(ssl.version_str(), cipher);
     exchange(stream, site, passport).await;
 }
 
@@ -212,17 +231,30 @@ async fn answer(request: &Request, site: Site, passport: &Context) -> Response {
     if login {
         self::login(request, site, passport).await
     } else {
-        nexus(request, site, &passport.config)
+        passport.metrics.passport("nexus");
+        nexus(request, site, passport)
     }
 }
 
 /// `200` with `PassportURLs` naming this server's login page: DALogin without a scheme
 /// (client-quirks.md 13), DAReg right after it (one client's parser expects it there).
-fn nexus(request: &Request, site: Site, config: &Config) -> Response {
-    let host = login_host(request, site, &config.passport.public_host);
-    let urls =
-        format!("DARealm=Passport.Net,DALogin={host}/login2.srf,DAReg={host}/register.srf,ConfigVersion=15");
+fn nexus(request: &Request, site: Site, passport: &Context) -> Response {
+    let host = login_host(request, site, &passport.config.passport.public_host);
+    let register = match &passport.register {
+        Register::Url(url) => url.clone(),
+        Register::Port(port) => format!("http://{}:{port}/register", without_port(&host)),
+        Register::Nowhere => format!("{host}/register.srf"),
+    };
+    let urls = format!("DARealm=Passport.Net,DALogin={host}/login2.srf,DAReg={register},ConfigVersion=15");
     Response::new(200).header("Cache-Control", "private").header("PassportURLs", urls)
+}
+
+/// `host` of `host[:port]` (an IPv6 address keeps its brackets).
+fn without_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(at) if !host[at..].contains(']') => &host[..at],
+        _ => host,
+    }
 }
 
 /// `host[:port]` of the login server: `passport.public_host` if set, else the `Host` the
@@ -254,10 +286,12 @@ async fn login(request: &Request, site: Site, passport: &Context) -> Response {
         Ok(sign_in) => sign_in,
         Err(e) if e.is_malformed() => {
             debug!(error = %e, "malformed Passport credentials");
+            passport.metrics.passport("malformed");
             return Response::text(400, &e.to_string());
         }
         Err(e) => {
             debug!(error = %e, "no Passport credentials");
+            passport.metrics.passport("no_credentials");
             return refused("Please sign in with your e-mail address and password.");
         }
     };
@@ -265,29 +299,35 @@ async fn login(request: &Request, site: Site, passport: &Context) -> Response {
     let throttle = &passport.login_throttle;
     if !throttle.allows(&site.remote) {
         info!(user = ?handle, "Passport login refused: too many failed logins from this address");
+        passport.metrics.passport("throttled");
         return refused("Too many failed sign-ins. Please try again later.");
     }
     if !passport.attempts_by_ip.take(site.remote) || !passport.attempts_by_account.take(handle.to_lowercase())
     {
         info!(user = ?handle, "Passport login refused: too many sign-in attempts (limits.passport_attempts_*)");
+        passport.metrics.passport("throttled");
         return refused("Too many sign-in attempts. Please wait a minute and try again.");
     }
     match verify(passport, sign_in).await {
         Ok(Checked::Valid(owner)) => {
             info!(user = %owner.email, "Passport ticket issued");
+            passport.metrics.passport("issued");
             issued(&passport.tickets.issue(owner))
         }
         Ok(Checked::Invalid) => {
             info!(user = ?handle, "Passport login refused");
+            passport.metrics.passport("refused");
             throttle.count(site.remote);
             refused("The e-mail address or password is incorrect.")
         }
         Ok(Checked::Busy) => {
             info!(user = ?handle, "Passport login shed: password checks busy (limits.passport_queue)");
+            passport.metrics.passport("busy");
             refused("The server is busy. Please try again in a moment.")
         }
         Err(e) => {
             error!(error = %e, "database error");
+            passport.metrics.passport("error");
             Response::text(500, "Internal error.")
         }
     }
@@ -369,6 +409,8 @@ mod tests {
         assert_eq!(login_host(&with_host, https, ""), "nexus.passport.com");
         assert_eq!(login_host(&bad_host, https, ""), "10.0.0.5");
         assert_eq!(login_host(&no_host, http, ""), "[::1]:1866");
+        assert_eq!(without_port("[::1]:1866"), "[::1]");
+        assert_eq!((without_port("[::1]"), without_port("a.example:443")), ("[::1]", "a.example"));
     }
 
     #[test]

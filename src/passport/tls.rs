@@ -11,7 +11,6 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
@@ -26,7 +25,6 @@ use openssl::x509::extension::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
 };
 use openssl::x509::{X509Builder, X509NameBuilder, X509};
-use sqlx::sqlite::SqliteConnectOptions;
 use tracing::{info, warn};
 
 use crate::config::{Config, TlsVersion};
@@ -88,18 +86,8 @@ impl CertFiles {
         if !p.cert.as_os_str().is_empty() {
             return CertFiles { cert: p.cert.clone(), key: p.key.clone(), generated: false };
         }
-        let dir = match &config.data_dir {
-            dir if dir.as_os_str().is_empty() => database_dir(&config.database_url),
-            dir => dir.clone(),
-        };
-        CertFiles { cert: dir.join(CERT_FILE), key: dir.join(KEY_FILE), generated: true }
+        CertFiles { cert: config.data_file(CERT_FILE), key: config.data_file(KEY_FILE), generated: true }
     }
-}
-
-fn database_dir(url: &str) -> PathBuf {
-    let options = SqliteConnectOptions::from_str(url).ok();
-    let file = options.as_ref().map_or(Path::new(""), |o| o.get_filename());
-    file.parent().unwrap_or(Path::new("")).to_path_buf()
 }
 
 /// Loads the certificate and key, first creating a self-signed pair if msnd generates

@@ -13,6 +13,18 @@ pub enum Login {
     Twn,
 }
 
+/// How a free-text notice from the operator reaches a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notices {
+    /// Before `NOT`: a new-mail notification from the server with the notice as its
+    /// subject, which MSNP2 typed `application/x-msmsgsemailnotification`.
+    Mail2,
+    /// MSNP3: the same, typed `text/x-msmsgsemailnotification` and with Hotmail's site id.
+    Mail3,
+    /// MSNP5: a `NOT` alert, shown as a toast.
+    Alert,
+}
+
 /// One protocol version's behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dialect {
@@ -48,6 +60,8 @@ pub struct Dialect {
     pub compact_syn: bool,
     /// MSNP8: client capabilities on CHG, ILN and NLN.
     pub client_caps: bool,
+    /// How the server tells a client an operator's free-text notice: MSNP5 has `NOT` alerts.
+    pub notices: Notices,
     /// Up to MSNP7, `CHG tr FLN` is the draft's "semi-offline" state (treated as HDN);
     /// MSNP8 answers it with 201.
     pub semi_offline: bool,
@@ -72,6 +86,7 @@ impl Dialect {
         profile_client_addr: false,
         compact_syn: false,
         client_caps: false,
+        notices: Notices::Mail2,
         semi_offline: true,
     };
     pub const MSNP3: Dialect = Dialect {
@@ -81,10 +96,12 @@ impl Dialect {
         initial_email: true,
         url_site_id: true,
         ims: true,
+        notices: Notices::Mail3,
         ..Self::MSNP2
     };
     pub const MSNP4: Dialect = Dialect { version: 4, ..Self::MSNP3 };
-    pub const MSNP5: Dialect = Dialect { version: 5, properties: true, ..Self::MSNP4 };
+    pub const MSNP5: Dialect =
+        Dialect { version: 5, properties: true, notices: Notices::Alert, ..Self::MSNP4 };
     pub const MSNP6: Dialect = Dialect { version: 6, usr_ok_verified: true, challenges: true, ..Self::MSNP5 };
     pub const MSNP7: Dialect = Dialect { version: 7, xfr_from_server: true, groups: true, ..Self::MSNP6 };
     pub const MSNP8: Dialect = Dialect {

@@ -73,6 +73,8 @@ pub enum ProtocolError {
     NotAllowedWhenHidden,
     #[error("authentication failed")]
     AuthFailed,
+    #[error("the server is going down: no new logins")]
+    GoingDown,
 }
 
 impl ProtocolError {
@@ -107,6 +109,8 @@ impl ProtocolError {
             Self::PageFailed | Self::TooFast => 800,
             Self::NotAllowedWhenHidden => 913,
             Self::AuthFailed => 911,
+            // 600 "server busy": 604 ("going down") is not in every version's list.
+            Self::GoingDown => 600,
         })
     }
 
@@ -120,6 +124,7 @@ impl ProtocolError {
                 | Self::BadClientVersion
                 | Self::AuthFailed
                 | Self::ChallengeFailed
+                | Self::GoingDown
         )
     }
 }

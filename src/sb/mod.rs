@@ -14,6 +14,7 @@ use crate::chats::{Chat, InviteError, Participant, SbEvent, SessionId, Switchboa
 use crate::codec::Frame;
 use crate::conn::{Outcome, Service};
 use crate::mailbox::SessionHandle;
+use crate::metrics::Metrics;
 use crate::presence::{Event, Presence};
 use crate::protocol::command::{trid_of, Ack, SbCommand};
 use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
@@ -24,6 +25,7 @@ pub struct Context {
     pub store: Store,
     pub presence: Presence,
     pub chats: Arc<Switchboards>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// One switchboard connection.
@@ -57,6 +59,8 @@ impl Sb {
         let boards = &self.ctx.chats;
         let (chat, me) = boards.open(email, cookie, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
         info!(user = %me.who.email, session = %chat.id, "switchboard session opened");
+        self.ctx.metrics.chats_opened.inc();
+        self.ctx.metrics.chat_joins.inc();
         let reply = render::opened(tr, &me.who.email, &me.who.name);
         self.joined = Some((chat, me));
         Ok(Outcome::reply(reply))
@@ -75,6 +79,7 @@ impl Sb {
         let (chat, roster, me) =
             boards.join(email, cookie, session, self.handle.clone()).ok_or(ProtocolError::AuthFailed)?;
         debug!(user = %me.who.email, %session, "joined a switchboard session");
+        self.ctx.metrics.chat_joins.inc();
         let total = roster.len();
         let mut replies: Vec<Reply> = roster
             .iter()
@@ -131,6 +136,7 @@ impl Sb {
         let (chat, me) = self.joined.as_ref().expect("MSG is dispatched only after joining");
         let event = SbEvent::Message { from: me.who.clone(), payload };
         let delivery = self.ctx.chats.relay(chat, self.handle.conn, event);
+        self.ctx.metrics.messages_relayed.inc_by(delivery.delivered as u64);
         let all = delivery.recipients > 0 && delivery.delivered == delivery.recipients;
         match (ack, all) {
             (Ack::Always, true) => Outcome::reply(render::ack(tr)),
@@ -156,6 +162,7 @@ impl Service for Sb {
             SbEvent::Joined(who) => render::joined(&who.email, &who.name),
             SbEvent::Left(who) => render::left(&who.email),
             SbEvent::Message { from, payload } => render::message(&from.email, &from.name, payload),
+            SbEvent::Closed(why) => return Outcome::hang_up(Vec::new(), why.reason()),
         })
     }
 

@@ -25,7 +25,15 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite://{}", dir.path().join("msnd.db").display())).await.unwrap();
         let chats = Arc::new(Switchboards::new(Duration::from_secs(60), max_participants));
-        World { ctx: Arc::new(Context { store, presence: Presence::default(), chats }), _dir: dir }
+        World {
+            ctx: Arc::new(Context {
+                store,
+                presence: Presence::default(),
+                chats,
+                metrics: Default::default(),
+            }),
+            _dir: dir,
+        }
     }
 
     /// An account signed in on notification connection `conn` and shown online to all.
@@ -35,7 +43,11 @@ impl World {
         let (mailbox, rx) = mailbox::mailbox(16);
         let conn = ConnId(conn);
         let presence = &self.ctx.presence;
-        presence.sign_in(user.id, SessionHandle::new(conn, mailbox, CancellationToken::new()));
+        presence.sign_in(
+            user.id,
+            SessionHandle::new(conn, mailbox, CancellationToken::new()),
+            crate::presence::About::sample(),
+        );
         presence.set_lists(user.id, conn, Lists::new(Blp::Allow, []));
         let shown = Shown {
             id: user.id,

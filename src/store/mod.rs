@@ -7,6 +7,7 @@
 mod contacts;
 mod groups;
 mod import;
+mod invites;
 mod settings;
 mod snapshot;
 #[cfg(test)]

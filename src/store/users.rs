@@ -1,6 +1,6 @@
 //! Accounts: handle, friendly name and stored credentials.
 
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Store, StoreError, UserId};
 use crate::credentials::Credentials;
@@ -54,28 +54,7 @@ impl Store {
         creds: &Credentials,
     ) -> Result<User, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(&format!(
-            "INSERT INTO users (email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
-        ))
-        .bind(email.as_str())
-        .bind(friendly_name)
-        .bind(&creds.md5_salt)
-        .bind(&creds.md5_digest)
-        .bind(&creds.md5_digest_latin1)
-        .bind(&creds.passport_hash)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
-            e => e.into(),
-        })?;
-        let user = User::from_row(&row)?;
-        sqlx::query("INSERT INTO groups (owner_id, group_id, name) VALUES (?, 0, ?)")
-            .bind(user.id)
-            .bind(DEFAULT_GROUP_NAME)
-            .execute(&mut *tx)
-            .await?;
+        let user = Store::insert_user(&mut tx, email, friendly_name, creds).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -95,6 +74,38 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(User::from_row).collect()
+    }
+
+    /// Inserts an account and its group 0 within `tx`.
+    pub(super) async fn insert_user(
+        tx: &mut Transaction<'static, Sqlite>,
+        email: &Email,
+        friendly_name: &str,
+        creds: &Credentials,
+    ) -> Result<User, StoreError> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(email.as_str())
+        .bind(friendly_name)
+        .bind(&creds.md5_salt)
+        .bind(&creds.md5_digest)
+        .bind(&creds.md5_digest_latin1)
+        .bind(&creds.passport_hash)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+            e => e.into(),
+        })?;
+        let user = User::from_row(&row)?;
+        sqlx::query("INSERT INTO groups (owner_id, group_id, name) VALUES (?, 0, ?)")
+            .bind(user.id)
+            .bind(DEFAULT_GROUP_NAME)
+            .execute(&mut **tx)
+            .await?;
+        Ok(user)
     }
 
     /// Replaces an account's password.

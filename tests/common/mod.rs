@@ -8,6 +8,7 @@
 //! server to hang up.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod admin;
 pub mod process;
 pub mod web;
 
@@ -52,6 +53,7 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
+            data_dir: dir.path().to_owned(),
             database_url: format!("sqlite://{}", dir.path().join("msnd.db").display()),
             ..Config::default()
         };
@@ -60,6 +62,8 @@ impl TestServer {
         config.listen.switchboard = "127.0.0.1:0".parse().unwrap();
         config.passport.http = "127.0.0.1:0".parse().unwrap();
         config.passport.https = "127.0.0.1:0".parse().unwrap();
+        config.admin.listen = "127.0.0.1:0".parse().unwrap();
+        config.web.listen = "127.0.0.1:0".into();
         adjust(&mut config);
         Self::start_in(dir, config).await
     }
@@ -111,6 +115,16 @@ impl TestServer {
             self.put_on_list(owner, "FL", contact).await;
             self.put_on_list(owner, "AL", contact).await;
         }
+    }
+
+    /// Waits until the server has stopped by itself (a maintenance shutdown), at most `wait`.
+    pub async fn stopped_within(&mut self, wait: Duration) -> bool {
+        let Some(task) = self.task.as_mut() else { return true };
+        let done = tokio::time::timeout(wait, task).await.is_ok();
+        if done {
+            self.task = None;
+        }
+        done
     }
 
     /// Stops the server as SIGTERM would and waits until it has finished.

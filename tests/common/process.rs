@@ -13,8 +13,9 @@ use super::Client;
 /// How long the server may take to start or to log a line.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-/// A configuration with every listener on 127.0.0.1 (port 0) and the database in `dir`,
-/// followed by `extra` (TOML tables other than `[listen]` and `[passport]`).
+/// A configuration with every listener on 127.0.0.1 (port 0, but for the admin interface,
+/// which the CLI must find: a port free a moment ago) and the database in `dir`, followed
+/// by `extra` (keys of `[web]`, then any tables but those named here).
 pub fn loopback_config(dir: &Path, extra: &str) -> PathBuf {
     let config = format!(
         "database_url = \"sqlite://{}\"\n\
@@ -25,12 +26,22 @@ pub fn loopback_config(dir: &Path, extra: &str) -> PathBuf {
          [passport]\n\
          http = \"127.0.0.1:0\"\n\
          https = \"127.0.0.1:0\"\n\
+         [admin]\n\
+         listen = \"127.0.0.1:{}\"\n\
+         [web]\n\
+         listen = \"127.0.0.1:0\"\n\
          {extra}",
-        dir.join("msnd.db").display()
+        dir.join("msnd.db").display(),
+        free_port(),
     );
     let path = dir.join("msnd.toml");
     std::fs::write(&path, config).expect("write config");
     path
+}
+
+/// A loopback port nothing listens on (at the moment of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
 /// Creates an account with the CLI, as an operator would.

@@ -6,11 +6,13 @@
 mod chat;
 mod lists;
 mod login;
+mod notice;
 mod presence;
 
 pub use chat::*;
 pub use lists::*;
 pub use login::*;
+pub use notice::*;
 pub use presence::*;
 
 use super::{Dialect, Reply, TrId};

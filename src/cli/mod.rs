@@ -1,5 +1,8 @@
-//! The `msnd` command line: the server itself and the account administration that works
-//! directly on the database (no running server needed).
+//! The `msnd` command line: the server itself, the account administration that works on
+//! the database (and, while the server runs, through its admin interface, so that changes
+//! reach live sessions), and `msnd admin`, which only talks to the running server.
+
+mod admin;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -45,11 +48,36 @@ pub enum Command {
         /// Where the copy goes; must not exist yet.
         file: PathBuf,
     },
+    /// Ask the running server (through its admin interface, on loopback).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Make an invitation code for the sign-up page (web.registration = "invite").
+    Invite,
     /// Print the Passport HTTPS certificate (PEM), creating the self-signed one if needed.
     Cert {
         /// Write it to FILE in DER form instead: the .cer file Windows' import wizard takes.
         #[arg(long, value_name = "FILE")]
         der: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Who is online: handle, version, client, address, online since, status, chats.
+    Sessions,
+    /// Accounts, sessions and chats, and whether a maintenance shutdown is under way.
+    Stats,
+    /// End an account's live sessions (it may log in again; see `user disable`).
+    Kick { email: String },
+    /// Send a one-line notice to everyone online.
+    Broadcast { text: String },
+    /// Warn everyone online that the server goes down in MINUTES, refuse logins from now
+    /// on, then stop the server (clients get `OUT SSD`).
+    Maintenance {
+        minutes: u32,
+        /// Stop after this many seconds instead of MINUTES.
+        #[arg(long)]
+        secs: Option<u64>,
     },
 }
 
@@ -119,7 +147,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Adding accounts may start a new database; the other commands only work on one.
         Command::User(command @ UserCommand::Add { .. }) => user(command, &open(&config).await?).await,
-        Command::User(command) => user(command, &open_existing(&config).await?).await,
+        Command::User(command @ UserCommand::List) => user(command, &open_existing(&config).await?).await,
+        Command::User(command) => live_or_stored(&config, command).await,
+        Command::Admin(command) => ask_server(&config, command).await,
+        Command::Invite => invite(&config).await,
         Command::Backup { file } => backup(&config, &file).await,
         Command::Cert { der } => cert(&config, der.as_deref()),
     }
@@ -137,6 +168,138 @@ pub fn report(error: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// `user passwd/del/disable/enable`: through the running server, so that the account's live
+/// sessions end; on the database alone when no server runs.
+async fn live_or_stored(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let (email, action) = match &command {
+        UserCommand::Passwd { email, .. } => (email, "password"),
+        UserCommand::Del { email } => (email, "delete"),
+        UserCommand::Disable { email } => (email, "disable"),
+        UserCommand::Enable { email } => (email, "enable"),
+        _ => unreachable!("`run` sends only these here"),
+    };
+    let email = parse_email(email)?.to_string();
+    let server = match admin::Admin::of(config) {
+        Ok(server) => server,
+        Err(admin::Unreached::NotRunning(_)) => return user(command, &open_existing(config).await?).await,
+        Err(admin::Unreached::Failed(e)) => return Err(e),
+    };
+    let body = match &command {
+        UserCommand::Passwd { password_stdin, .. } => {
+            serde_json::json!({ "password": read_password(*password_stdin)? })
+        }
+        _ => serde_json::json!({}),
+    };
+    let path = format!("/accounts/{}/{action}", admin::segment(&email));
+    let done: crate::web::admin::Done = match server.post(&path, body.clone()) {
+        Ok(done) => done,
+        Err(admin::Unreached::NotRunning(_)) if action != "password" => {
+            return user(command, &open_existing(config).await?).await;
+        }
+        Err(admin::Unreached::NotRunning(_)) => {
+            let password = body["password"].as_str().unwrap_or_default().to_owned();
+            return set_password(&open_existing(config).await?, &email, password).await;
+        }
+        Err(admin::Unreached::Failed(e)) => return Err(e),
+    };
+    let live = match (done.ended.notification, done.ended.chats) {
+        (false, 0) => "it was not online".to_owned(),
+        (notification, chats) => format!(
+            "ended: notification session {}, {chats} chat connections",
+            if notification { "yes" } else { "no" }
+        ),
+    };
+    println!("{action}: {} ({live})", done.email);
+    Ok(())
+}
+
+/// `msnd user passwd` on the database alone, with a password already read.
+async fn set_password(store: &Store, email: &str, password: String) -> anyhow::Result<()> {
+    let email = parse_email(email)?;
+    let creds = credentials(password).await?;
+    let changed = store.set_credentials(&email, &creds).await;
+    store.close().await;
+    match changed {
+        Ok(()) => {
+            println!("password changed for {email}");
+            Ok(())
+        }
+        Err(StoreError::NotFound) => bail!("no account {email}"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `msnd admin ..`: only with a running server.
+async fn ask_server(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
+    use crate::web::admin::{Done, Reached, Session, Stats};
+    let server = admin::Admin::of(config)?;
+    let text = match command {
+        AdminCommand::Sessions => {
+            let sessions: Vec<Session> = server.get("/sessions")?;
+            let line = |s: &Session| {
+                let client = s.client.as_deref().unwrap_or("-");
+                let status = s.status.as_deref().unwrap_or("-");
+                format!(
+                    "{}\t{}\t{client}\t{}\t{}\t{status}\t{}",
+                    s.email, s.version, s.address, s.since, s.chats
+                )
+            };
+            sessions.iter().map(line).collect::<Vec<_>>().join("\n")
+        }
+        AdminCommand::Stats => {
+            let s: Stats = server.get("/stats")?;
+            format!(
+                "accounts {}\nonline {}\nchats {} ({} participants)\nuptime {} s\nmaintenance {}",
+                s.accounts,
+                s.online,
+                s.chats,
+                s.participants,
+                s.uptime_secs,
+                if s.closing { "under way" } else { "no" }
+            )
+        }
+        AdminCommand::Kick { email } => {
+            let email = parse_email(&email)?.to_string();
+            let done: Done =
+                server.post(&format!("/accounts/{}/kick", admin::segment(&email)), serde_json::json!({}))?;
+            match done.ended.notification || done.ended.chats > 0 {
+                true => format!("kicked {} ({} chat connections closed)", done.email, done.ended.chats),
+                false => format!("{} was not online", done.email),
+            }
+        }
+        AdminCommand::Broadcast { text } => {
+            let reached: Reached = server.post("/broadcast", serde_json::json!({ "text": text }))?;
+            format!("notice sent to {} online sessions", reached.reached)
+        }
+        AdminCommand::Maintenance { minutes, secs } => {
+            let reached: Reached =
+                server.post("/maintenance", serde_json::json!({ "minutes": minutes, "secs": secs }))?;
+            let when = secs.map_or(format!("{minutes} minutes"), |s| format!("{s} seconds"));
+            format!(
+                "maintenance begun: {} sessions warned; logins are refused; the server stops in {when}",
+                reached.reached
+            )
+        }
+    };
+    if !text.is_empty() {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+/// `msnd invite`: a code for the sign-up page, straight into the database.
+async fn invite(config: &Config) -> anyhow::Result<()> {
+    let store = open_existing(config).await?;
+    let made = crate::web::admin::new_invite(&store, config.web.invite_days).await;
+    store.close().await;
+    let invite = made?;
+    println!("{}", invite.code);
+    if config.web.registration != crate::config::Registration::Invite {
+        eprintln!("note: web.registration is not \"invite\": the sign-up page does not ask for codes");
+    }
+    Ok(())
 }
 
 /// `msnd cert`: the certificate clients must trust, as PEM on stdout or a DER file.

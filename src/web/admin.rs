@@ -1,0 +1,618 @@
+//! The operator's interface to the running server, on loopback unless configured:
+//!
+//! - `/api/..`: JSON for `msnd admin` and scripts, with `Authorization: Bearer <token>`;
+//! - `/`: the admin page, for a browser that has logged in with the same token (a cookie
+//!   session, its forms guarded by a per-session token);
+//! - `/metrics` (token required) and `/healthz` (not: it says only whether the database
+//!   answers).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use maud::{html, Markup};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::forms::cookie;
+use super::layout::{page, Notice};
+use super::{unix_secs, Context};
+use crate::accounts::Ended;
+use crate::credentials::{constant_time_eq, random_token, Credentials};
+use crate::metrics::Gauges;
+use crate::presence::Event;
+use crate::protocol::Email;
+use crate::store::StoreError;
+
+const SESSION_COOKIE: &str = "msnd_admin";
+/// How long an admin page log-in lasts.
+const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Longest notice accepted: one line, as clients show it.
+const MAX_NOTICE_CHARS: usize = 400;
+/// Longest maintenance warning, in minutes (one day).
+const MAX_MAINTENANCE_MINUTES: u32 = 24 * 60;
+
+/// Logged-in admin pages: session id to its form token and expiry.
+#[derive(Debug, Default)]
+pub struct Sessions(Mutex<HashMap<String, (String, Instant)>>);
+
+impl Sessions {
+    fn open(&self) -> (String, String) {
+        let (id, csrf) = (random_token(), random_token());
+        let mut sessions = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        sessions.retain(|_, (_, until)| *until > now);
+        sessions.insert(id.clone(), (csrf.clone(), now + SESSION_TTL));
+        (id, csrf)
+    }
+
+    /// The form token of a current session.
+    fn csrf(&self, id: &str) -> Option<String> {
+        let sessions = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.get(id).filter(|(_, until)| *until > Instant::now()).map(|(csrf, _)| csrf.clone())
+    }
+
+    fn close(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+pub fn router(ctx: Arc<Context>) -> Router {
+    let api = Router::new()
+        .route("/sessions", get(api_sessions))
+        .route("/stats", get(api_stats))
+        .route("/accounts/{email}/{action}", post(api_account))
+        .route("/accounts/{email}/password", post(api_password))
+        .route("/broadcast", post(api_broadcast))
+        .route("/maintenance", post(api_maintenance))
+        .route("/invites", post(api_invite))
+        .route_layer(axum::middleware::from_fn_with_state(ctx.clone(), require_token));
+    let scraped = Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(ctx.clone(), require_token));
+    Router::new()
+        .nest("/api", api)
+        .merge(scraped)
+        .route("/healthz", get(healthz))
+        .route("/", get(admin_page))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/do/{action}", post(page_action))
+        .with_state(ctx)
+}
+
+/// An API error: a status and a message, as JSON.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound => ApiError(StatusCode::NOT_FOUND, "no such account".into()),
+            StoreError::Duplicate => ApiError(StatusCode::CONFLICT, error.to_string()),
+            e => {
+                warn!(error = %e, "admin: database error");
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            }
+        }
+    }
+}
+
+fn bad(text: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, text.into())
+}
+
+/// Lets through only requests that carry the admin token, before anything else is read.
+async fn require_token(
+    State(ctx): State<Arc<Context>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match given.and_then(|v| v.strip_prefix("Bearer ")) {
+        Some(token) if constant_time_eq(token.trim().as_bytes(), ctx.token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => ApiError(StatusCode::UNAUTHORIZED, "the admin token is missing or wrong".into()).into_response(),
+    }
+}
+
+fn parse_email(text: &str) -> Result<Email, ApiError> {
+    text.parse().map_err(|_| bad(format!("{text:?} is not an e-mail address")))
+}
+
+/// One online session, as the operator sees it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub email: String,
+    pub version: String,
+    pub client: Option<String>,
+    pub address: String,
+    /// Logged in at, in Unix seconds.
+    pub since: u64,
+    pub status: Option<String>,
+    pub chats: usize,
+}
+
+fn sessions(ctx: &Context) -> Vec<Session> {
+    let (per_user, _) = ctx.accounts.chats.census();
+    let mut sessions: Vec<Session> = ctx
+        .accounts
+        .presence
+        .sessions()
+        .into_iter()
+        .map(|s| Session {
+            email: s.about.email.to_string(),
+            version: format!("MSNP{}", s.about.version),
+            client: s.about.client.clone(),
+            address: s.about.address.to_string(),
+            since: unix_secs(s.about.since),
+            status: s.status.map(|status| status.to_string()),
+            chats: per_user.get(&s.id).copied().unwrap_or(0),
+        })
+        .collect();
+    sessions.sort_by(|a, b| a.email.cmp(&b.email));
+    sessions
+}
+
+async fn api_sessions(State(ctx): State<Arc<Context>>) -> Result<Json<Vec<Session>>, ApiError> {
+    Ok(Json(sessions(&ctx)))
+}
+
+/// The figures of the admin page's stats view.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stats {
+    pub accounts: i64,
+    pub online: usize,
+    pub chats: usize,
+    pub participants: usize,
+    pub uptime_secs: u64,
+    pub closing: bool,
+}
+
+async fn stats(ctx: &Context) -> Result<Stats, ApiError> {
+    let accounts = ctx.accounts.store.count_users().await?;
+    let (_, participants) = ctx.accounts.chats.census();
+    Ok(Stats {
+        accounts,
+        online: ctx.accounts.presence.len(),
+        chats: ctx.accounts.chats.len(),
+        participants,
+        uptime_secs: ctx.started.elapsed().map_or(0, |d| d.as_secs()),
+        closing: ctx.closing.is_closing(),
+    })
+}
+
+async fn api_stats(State(ctx): State<Arc<Context>>) -> Result<Json<Stats>, ApiError> {
+    Ok(Json(stats(&ctx).await?))
+}
+
+/// What an account operation did.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Done {
+    pub email: String,
+    pub ended: Ended,
+}
+
+/// kick, disable, enable, delete.
+async fn account_action(ctx: &Context, email: &Email, action: &str) -> Result<Ended, ApiError> {
+    let accounts = &ctx.accounts;
+    let ended = match action {
+        "kick" => accounts.kick(email).await?,
+        "disable" => accounts.set_disabled(email, true).await?,
+        "enable" => accounts.set_disabled(email, false).await?,
+        "delete" => accounts.delete(email).await?,
+        other => return Err(ApiError(StatusCode::NOT_FOUND, format!("no action {other:?}"))),
+    };
+    info!(user = %email, action, "admin: account changed");
+    Ok(ended)
+}
+
+async fn api_account(
+    State(ctx): State<Arc<Context>>,
+    Path((email, action)): Path<(String, String)>,
+) -> Result<Json<Done>, ApiError> {
+    let email = parse_email(&email)?;
+    let ended = account_action(&ctx, &email, &action).await?;
+    Ok(Json(Done { email: email.to_string(), ended }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewPassword {
+    pub password: String,
+}
+
+async fn api_password(
+    State(ctx): State<Arc<Context>>,
+    Path(email): Path<String>,
+    Json(body): Json<NewPassword>,
+) -> Result<Json<Done>, ApiError> {
+    let email = parse_email(&email)?;
+    if body.password.is_empty() {
+        return Err(bad("the password must not be empty"));
+    }
+    let password = body.password;
+    let creds = tokio::task::spawn_blocking(move || Credentials::new(&password))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let ended = ctx.accounts.set_password(&email, &creds).await?;
+    info!(user = %email, "admin: password changed");
+    Ok(Json(Done { email: email.to_string(), ended }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Broadcast {
+    pub text: String,
+}
+
+/// How many online sessions were told.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reached {
+    pub reached: usize,
+}
+
+fn broadcast(ctx: &Context, text: &str) -> Result<usize, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTICE_CHARS {
+        return Err(bad(format!("a notice is 1 to {MAX_NOTICE_CHARS} characters")));
+    }
+    let id = ctx.notices.fetch_add(1, Ordering::Relaxed);
+    let reached = ctx.accounts.presence.broadcast(&Event::Notice { id, text: text.into() });
+    info!(reached, text, "admin: notice sent to everyone online");
+    Ok(reached)
+}
+
+async fn api_broadcast(
+    State(ctx): State<Arc<Context>>,
+    Json(body): Json<Broadcast>,
+) -> Result<Json<Reached>, ApiError> {
+    Ok(Json(Reached { reached: broadcast(&ctx, &body.text)? }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Maintenance {
+    /// The warning clients show: "going down for maintenance in N minutes".
+    pub minutes: u32,
+    /// When to stop, in seconds from now; `None`: after `minutes`.
+    #[serde(default)]
+    pub secs: Option<u64>,
+}
+
+/// Begins a maintenance shutdown: logins are refused from now on, everyone online is
+/// warned, and the server stops (`OUT SSD` to all) when the time is up.
+fn maintenance(ctx: &Context, request: &Maintenance) -> Result<usize, ApiError> {
+    if request.minutes > MAX_MAINTENANCE_MINUTES {
+        return Err(bad(format!("at most {MAX_MAINTENANCE_MINUTES} minutes")));
+    }
+    let after = Duration::from_secs(request.secs.unwrap_or(u64::from(request.minutes) * 60));
+    ctx.closing.begin();
+    let reached = ctx.accounts.presence.broadcast(&Event::Maintenance { minutes: request.minutes });
+    warn!(
+        minutes = request.minutes,
+        stops_in_secs = after.as_secs(),
+        reached,
+        "maintenance shutdown begun: new logins are refused"
+    );
+    let stop = ctx.stop.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(after) => {
+                info!("maintenance: stopping now");
+                stop.cancel();
+            }
+            () = stop.cancelled() => {}
+        }
+    });
+    Ok(reached)
+}
+
+async fn api_maintenance(
+    State(ctx): State<Arc<Context>>,
+    Json(body): Json<Maintenance>,
+) -> Result<Json<Reached>, ApiError> {
+    Ok(Json(Reached { reached: maintenance(&ctx, &body)? }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    /// Valid until, in Unix seconds.
+    pub expires: u64,
+}
+
+/// A new invitation code for the sign-up page.
+pub async fn new_invite(store: &crate::store::Store, days: u64) -> Result<Invite, StoreError> {
+    let now = unix_secs(SystemTime::now());
+    let invite = Invite { code: random_token(), expires: now + days * 86_400 };
+    store.create_invite(&invite.code, now, invite.expires).await?;
+    Ok(invite)
+}
+
+async fn api_invite(State(ctx): State<Arc<Context>>) -> Result<Json<Invite>, ApiError> {
+    Ok(Json(new_invite(&ctx.accounts.store, ctx.config.web.invite_days).await?))
+}
+
+/// The gauges of what is online now, from the registries.
+fn gauges(ctx: &Context) -> Gauges {
+    let mut per_version: HashMap<u8, i64> = HashMap::new();
+    for s in ctx.accounts.presence.sessions() {
+        *per_version.entry(s.about.version).or_insert(0) += 1;
+    }
+    let (_, participants) = ctx.accounts.chats.census();
+    Gauges {
+        sessions: per_version.into_iter().map(|(v, n)| (format!("MSNP{v}"), n)).collect(),
+        chats: ctx.accounts.chats.len() as i64,
+        participants: participants as i64,
+    }
+}
+
+async fn metrics(State(ctx): State<Arc<Context>>) -> Response {
+    let text = ctx.metrics.render(gauges(&ctx));
+    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(CONTENT_TYPE, HeaderValue::from_static(kind))], text).into_response()
+}
+
+/// `200 ok` while the database answers, `503` when it does not.
+async fn healthz(State(ctx): State<Arc<Context>>) -> Response {
+    let store = &ctx.accounts.store;
+    match ctx.metrics.timed("health", store.healthy()).await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            warn!(error = %e, "health check: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response()
+        }
+    }
+}
+
+// The admin page.
+
+/// The form token of the browser's admin session, if it has one.
+fn page_session(ctx: &Context, headers: &HeaderMap) -> Option<(String, String)> {
+    let id = cookie(headers, SESSION_COOKIE)?;
+    ctx.admin_sessions.csrf(id).map(|csrf| (id.to_owned(), csrf))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Flash {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+async fn admin_page(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    Query(flash): Query<Flash>,
+) -> Response {
+    let notice = match (flash.error, flash.done) {
+        (Some(error), _) => Some(Notice::Error(error)),
+        (None, Some(done)) => Some(Notice::Done(done)),
+        _ => None,
+    };
+    let Some((_, csrf)) = page_session(&ctx, &headers) else {
+        return login_page(notice).into_response();
+    };
+    match stats(&ctx).await {
+        Ok(stats) => dashboard(&ctx, &csrf, &stats, notice).into_response(),
+        Err(ApiError(status, text)) => (status, login_page(Some(Notice::Error(text)))).into_response(),
+    }
+}
+
+fn login_page(notice: Option<Notice>) -> Markup {
+    page(
+        "msnd admin",
+        notice,
+        html! {
+            form method="post" action="/login" {
+                label for="token" { "Admin token (the file admin-token in the data directory)" }
+                input id="token" name="token" type="password" required autocomplete="current-password";
+                button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TokenForm {
+    token: String,
+}
+
+async fn login(
+    State(ctx): State<Arc<Context>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !ctx.forms.take(peer.ip().to_canonical()) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            login_page(Some(Notice::Error("Too many attempts: wait a few minutes.".into()))),
+        )
+            .into_response();
+    }
+    if !constant_time_eq(form.token.trim().as_bytes(), ctx.token.as_bytes()) {
+        warn!(peer = %peer.ip(), "admin page: wrong token");
+        return (
+            StatusCode::FORBIDDEN,
+            login_page(Some(Notice::Error("That is not the admin token.".into()))),
+        )
+            .into_response();
+    }
+    let (id, _) = ctx.admin_sessions.open();
+    info!(peer = %peer.ip(), "admin page: logged in");
+    let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex cookie"));
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ActionForm {
+    csrf: String,
+    email: String,
+    text: String,
+    minutes: String,
+}
+
+async fn logout(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if let Some((id, csrf)) = page_session(&ctx, &headers) {
+        if constant_time_eq(csrf.as_bytes(), form.csrf.as_bytes()) {
+            ctx.admin_sessions.close(&id);
+        }
+    }
+    Redirect::to("/").into_response()
+}
+
+/// A form of the admin page: carried out, then back to the page with the outcome.
+async fn page_action(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    Path(action): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let Some((_, csrf)) = page_session(&ctx, &headers) else {
+        return (StatusCode::FORBIDDEN, login_page(Some(Notice::Error("Log in first.".into()))))
+            .into_response();
+    };
+    if !constant_time_eq(csrf.as_bytes(), form.csrf.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "this form did not come from the admin page\n").into_response();
+    }
+    let outcome = carry_out(&ctx, &action, &form).await;
+    let query = match outcome {
+        Ok(done) => format!("done={}", crate::protocol::url_encode(&done)),
+        Err(ApiError(_, error)) => format!("error={}", crate::protocol::url_encode(&error)),
+    };
+    Redirect::to(&format!("/?{query}")).into_response()
+}
+
+async fn carry_out(ctx: &Context, action: &str, form: &ActionForm) -> Result<String, ApiError> {
+    match action {
+        "broadcast" => broadcast(ctx, &form.text).map(|n| format!("Notice sent to {n} online sessions.")),
+        "maintenance" => {
+            let minutes = form.minutes.trim().parse().map_err(|_| bad("minutes must be a whole number"))?;
+            let reached = maintenance(ctx, &Maintenance { minutes, secs: None })?;
+            Ok(format!(
+                "Maintenance begun: {reached} sessions warned; the server stops in {minutes} minutes."
+            ))
+        }
+        "invite" => {
+            let invite = new_invite(&ctx.accounts.store, ctx.config.web.invite_days).await?;
+            Ok(format!("New invitation code: {} (valid {} days)", invite.code, ctx.config.web.invite_days))
+        }
+        account => {
+            let email = parse_email(form.email.trim())?;
+            let ended = account_action(ctx, &email, account).await?;
+            let live = if ended.notification { "its session ended" } else { "it was not online" };
+            Ok(format!("{account}: {email} ({live}; {} chat connections closed).", ended.chats))
+        }
+    }
+}
+
+fn dashboard(ctx: &Context, csrf: &str, stats: &Stats, notice: Option<Notice>) -> Markup {
+    let online = sessions(ctx);
+    let hidden = html! { input type="hidden" name="csrf" value=(csrf); };
+    let now = unix_secs(SystemTime::now());
+    page(
+        "msnd admin",
+        notice,
+        html! {
+            @if stats.closing { p.error { "Maintenance shutdown under way: new logins are refused." } }
+            h2 { "Now" }
+            dl.stats {
+                dt { "Accounts" } dd { (stats.accounts) }
+                dt { "Online" } dd { (stats.online) }
+                dt { "Chats" } dd { (stats.chats) " (" (stats.participants) " participants)" }
+                dt { "Up for" } dd { (duration(stats.uptime_secs)) }
+                dt { "Sign-up" } dd { (format!("{:?}", ctx.config.web.registration).to_lowercase()) " at " a href={ (ctx.web_url) "/register" } { (ctx.web_url) "/register" } }
+            }
+            h2 { "Online sessions" }
+            div.scroll {
+                table {
+                    thead { tr { th { "Handle" } th { "Version" } th { "Client" } th { "Address" } th { "Online for" } th { "Status" } th { "Chats" } th { "" } } }
+                    tbody {
+                        @for s in &online {
+                            tr {
+                                td { (s.email) }
+                                td { (s.version) }
+                                td { (s.client.as_deref().unwrap_or("")) }
+                                td { (s.address) }
+                                td { (duration(now.saturating_sub(s.since))) }
+                                td { (s.status.as_deref().unwrap_or("-")) }
+                                td { (s.chats) }
+                                td {
+                                    @for (action, label, class) in [("kick", "Kick", ""), ("disable", "Disable", "danger")] {
+                                        form.inline method="post" action={ "/do/" (action) } {
+                                            (hidden)
+                                            input type="hidden" name="email" value=(s.email);
+                                            button class=(class) type="submit" { (label) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if online.is_empty() { p { "Nobody is online." } }
+            form method="post" action="/do/broadcast" {
+                h2 { "Notice to everyone online" }
+                (hidden)
+                label for="text" { "Text (one line)" }
+                input id="text" name="text" type="text" required maxlength=(MAX_NOTICE_CHARS);
+                button type="submit" { "Send" }
+            }
+            form method="post" action="/do/enable" {
+                h2 { "An account" }
+                (hidden)
+                label for="email" { "Handle" }
+                input id="email" name="email" type="email" required;
+                @for (action, label) in [("kick", "Kick"), ("disable", "Disable"), ("enable", "Enable"), ("delete", "Delete")] {
+                    button type="submit" formaction={ "/do/" (action) } class=(if action == "delete" { "danger" } else { "" }) { (label) } " "
+                }
+            }
+            form method="post" action="/do/invite" {
+                h2 { "Invitations" }
+                (hidden)
+                p { "A code lets one person sign up while sign-up is by invitation." }
+                button type="submit" { "New invitation code" }
+            }
+            form method="post" action="/do/maintenance" {
+                h2 { "Maintenance shutdown" }
+                (hidden)
+                p { "Everyone online is told the server goes down in this many minutes; logins are refused from now on; then the server stops." }
+                label for="minutes" { "Minutes" }
+                input id="minutes" name="minutes" type="number" min="0" max=(MAX_MAINTENANCE_MINUTES) value="5" required;
+                button.danger type="submit" { "Begin" }
+            }
+            form method="post" action="/logout" { (hidden) button type="submit" { "Log out" } }
+        },
+    )
+}
+
+/// `3 h 20 min`, `5 min`, `40 s`.
+fn duration(secs: u64) -> String {
+    match secs {
+        s if s >= 86_400 => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+        s if s >= 3600 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}

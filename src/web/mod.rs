@@ -1,0 +1,140 @@
+//! The two HTTP services besides Passport (whose hand-written HTTP is for the old clients):
+//! the public pages people use from a browser ([`pages`]: sign-up and their account) and
+//! the operator's interface ([`admin`]: the admin page, the API `msnd admin` uses,
+//! `/metrics` and `/healthz`), served by axum. Pages are plain HTML forms: they work
+//! without JavaScript, and every form is protected against cross-site requests
+//! ([`forms`]) and rate-limited per address.
+
+pub mod admin;
+mod forms;
+mod layout;
+mod pages;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::accounts::Accounts;
+use crate::admission::Closing;
+use crate::config::Config;
+use crate::credentials::random_token;
+use crate::metrics::Metrics;
+use crate::throttle::Throttle;
+
+/// What both HTTP services work with: built once by the server.
+pub struct Context {
+    pub config: Config,
+    pub accounts: Accounts,
+    pub metrics: Arc<Metrics>,
+    /// Begun by a maintenance shutdown: logins are refused from then on.
+    pub closing: Closing,
+    /// Cancelled to stop the whole server (at the end of a maintenance shutdown).
+    pub stop: CancellationToken,
+    /// The admin credential, as read from (or first written to) its file.
+    pub token: String,
+    /// Form submissions per address (sign-up, account changes, admin log-ins).
+    pub forms: Throttle<IpAddr>,
+    pub admin_sessions: admin::Sessions,
+    /// Numbers the operator's notices, so clients tell one from the next.
+    pub notices: AtomicU32,
+    pub started: SystemTime,
+    /// Where the public pages are reached, for links to them.
+    pub web_url: String,
+}
+
+impl Context {
+    pub fn new(
+        config: Config,
+        accounts: Accounts,
+        metrics: Arc<Metrics>,
+        token: String,
+        web_url: String,
+    ) -> Context {
+        let window = Duration::from_secs(config.web.form_window_secs);
+        Context {
+            forms: Throttle::new(config.web.forms_per_ip, window),
+            web_url,
+            admin_sessions: admin::Sessions::default(),
+            notices: AtomicU32::new(1),
+            started: SystemTime::now(),
+            closing: Closing::default(),
+            stop: CancellationToken::new(),
+            config,
+            accounts,
+            metrics,
+            token,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationToken, what: &'static str) {
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop.cancelled_owned()).await {
+        warn!(error = %e, what, "HTTP service failed");
+    }
+}
+
+/// The public pages.
+pub fn pages(ctx: Arc<Context>) -> axum::Router {
+    pages::router(ctx)
+}
+
+/// The admin token in `file`: read, or created with a random one (mode 0600) if the file
+/// does not exist. A token file others may read is named in the log.
+pub fn admin_token(file: &Path) -> std::io::Result<String> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            warn_if_readable_by_others(file);
+            let token = text.trim().to_owned();
+            if token.len() < 16 {
+                let why = format!("{}: an admin token must be at least 16 characters", file.display());
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+            }
+            Ok(token)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = random_token();
+            write_private(file, &token)?;
+            info!(file = %file.display(), "admin token created");
+            Ok(token)
+        }
+        Err(e) => Err(std::io::Error::new(e.kind(), format!("cannot read {}: {e}", file.display()))),
+    }
+}
+
+fn write_private(file: &Path, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options
+        .open(file)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", file.display())))?;
+    writeln!(out, "{token}")
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(file) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            warn!(file = %file.display(), "the admin token file can be read by other users: chmod 600 it");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_: &Path) {}
+
+/// Seconds since the Unix epoch.
+fn unix_secs(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
