@@ -25,8 +25,9 @@ USER msnd
 WORKDIR /data
 VOLUME ["/data"]
 ENV RUST_LOG=info MSND_DATA_DIR=/data
-# Dispatch, notification, switchboard, Passport HTTP, Passport HTTPS (publish it as 443).
-EXPOSE 1863 1864 1865 1866 1867
+# Dispatch, notification, switchboard, Passport HTTP, Passport HTTPS (publish it as 443),
+# the web pages (sign-up, account). The admin interface (1868) stays on loopback.
+EXPOSE 1863 1864 1865 1866 1867 1880
 # The database and the certificate live in the data directory, /data (MSND_DATA_DIR). Set
 # MSND_CONFIG to a TOML file (e.g. mounted at /etc/msnd/msnd.toml) to change anything.
 CMD ["msnd"]
