@@ -445,6 +445,24 @@ mod tests {
     }
 
     #[test]
+    fn ending_an_account_closes_its_chats_and_voids_its_cookies() {
+        let boards = Switchboards::new(Duration::from_secs(60), 4);
+        let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
+        let (a, mut a_rx) = handle(1);
+        let (chat, _) = boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "A"), a).unwrap();
+        let cookie = boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "B", THERE).unwrap();
+        let (b, mut b_rx) = handle(2);
+        boards.join(&bob, &cookie, chat.id, b).unwrap();
+        let unused = boards.cookie_to_open(UserId(1), &alice, "A");
+        assert_eq!(boards.census(), (HashMap::from([(UserId(1), 1), (UserId(2), 1)]), 2));
+        assert_eq!(boards.end_for(UserId(1), Ending::Deleted), 1);
+        assert!(matches!(a_rx.try_recv(), Some(SbEvent::Joined(_))));
+        assert_eq!(a_rx.try_recv(), Some(SbEvent::Closed(Ending::Deleted)));
+        assert!(b_rx.try_recv().is_none(), "Bob hears BYE when Alice's connection leaves");
+        assert!(boards.open(&alice, &unused, handle(3).0).is_none(), "her cookies are void");
+    }
+
+    #[test]
     fn joining_leaving_and_relaying() {
         let boards = Switchboards::new(Duration::from_secs(60), 3);
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));

@@ -58,6 +58,10 @@ pub struct Web {
     pub form_window_secs: u64,
     /// Days an invitation code stays valid.
     pub invite_days: u64,
+    /// Connections each HTTP listener (pages, admin) holds at once, and how long one may
+    /// stay open.
+    pub max_connections: usize,
+    pub connection_secs: u64,
     /// The sender's name and address that notices to MSNP2-4 clients show.
     pub notice_from: String,
     pub notice_address: String,
@@ -352,6 +356,8 @@ impl Config {
             (self.web.forms_per_ip >= 1, "web.forms_per_ip must be at least 1"),
             (self.web.form_window_secs >= 1, "web.form_window_secs must be at least 1"),
             (self.web.invite_days >= 1, "web.invite_days must be at least 1"),
+            (self.web.max_connections >= 1, "web.max_connections must be at least 1"),
+            (self.web.connection_secs >= 1, "web.connection_secs must be at least 1"),
             (
                 self.web.listen.is_empty() || self.web.listen.parse::<SocketAddr>().is_ok(),
                 "web.listen must be empty or an address:port",
@@ -430,6 +436,23 @@ mod tests {
         for service in Dialect::url_service_names() {
             assert!(c.urls.services.contains_key(service), "{service} has no default URL");
         }
+    }
+
+    #[test]
+    fn the_pages_and_the_admin_interface_listen_on_loopback_by_default() {
+        let c = Config::default();
+        let web: SocketAddr = c.web.listen.parse().unwrap();
+        assert!(
+            web.ip().is_loopback() && c.admin.listen.ip().is_loopback(),
+            "passwords and tokens in the clear"
+        );
+        assert_eq!((web.port(), c.admin.listen.port()), (1880, 1868));
+        assert_eq!(c.web.registration, Registration::Invite);
+        assert_eq!(c.admin_token_file(), PathBuf::from("admin-token"));
+        let placed = Config::from_toml("data_dir = \"/srv/msnd\"", "t").unwrap();
+        assert_eq!(placed.admin_token_file(), PathBuf::from("/srv/msnd/admin-token"));
+        let err = Config::from_toml("[web]\nregistration = \"maybe\"\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("maybe"), "{err}");
     }
 
     #[test]

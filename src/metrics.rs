@@ -41,7 +41,8 @@ pub struct Tls {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Query {
-    /// What the database was asked: `account`, `lists`, `list_change`, `health`.
+    /// What the database was asked: `account` (the login's lookup), `lists` (read at
+    /// login), `list_change` (ADD and REM), `health` (`/healthz`).
     pub query: &'static str,
 }
 

@@ -465,7 +465,6 @@ mod tests {
 
     use super::*;
     use crate::mailbox::{self, Receiver};
-    use crate::protocol::lists::Status;
 
     fn session(conn: u64, capacity: usize) -> (SessionHandle<Event>, Receiver<Event>) {
         let (mailbox, rx) = mailbox::mailbox(capacity);
@@ -488,7 +487,7 @@ mod tests {
         let mut inboxes = Vec::new();
         for id in 1..=4 {
             let (handle, rx) = session(id as u64, 8);
-            presence.sign_in(UserId(id), handle, crate::presence::About::sample());
+            presence.sign_in(UserId(id), handle, About::sample());
             inboxes.push(rx);
         }
         let mut contacts: HashMap<UserId, ListSet> =
@@ -516,11 +515,27 @@ mod tests {
     }
 
     #[test]
+    fn the_operator_lists_ends_and_tells_every_session() {
+        let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
+        inboxes.iter_mut().for_each(|rx| drop(drain(rx)));
+        let mut listed: Vec<(UserId, Option<Status>)> =
+            presence.sessions().into_iter().map(|s| (s.id, s.status)).collect();
+        listed.sort_by_key(|(id, _)| id.0);
+        assert_eq!(listed[0], (UserId(1), None), "no status before the first CHG");
+        assert_eq!(listed[1], (UserId(2), Some(Status::Online)));
+        assert_eq!(presence.broadcast(&Event::Maintenance { minutes: 5 }), 4);
+        assert!(inboxes.iter_mut().all(|rx| drain(rx) == [Event::Maintenance { minutes: 5 }]));
+        assert!(presence.end(UserId(3), Ending::Disabled));
+        assert_eq!(drain(&mut inboxes[2]), [Event::Ended(Ending::Disabled)]);
+        assert!(!presence.end(UserId(9), Ending::Kicked), "not online: nothing to end");
+    }
+
+    #[test]
     fn a_second_login_kicks_the_first_and_inherits_its_state() {
         let (presence, mut inboxes) = watched(Blp::Allow, &[], &[]);
         presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
         let (second, _second_rx) = session(10, 4);
-        presence.sign_in(UserId(1), second, crate::presence::About::sample());
+        presence.sign_in(UserId(1), second, About::sample());
         assert_eq!(drain(&mut inboxes[0]), vec![Event::LoggedInElsewhere]);
         assert_eq!(presence.seen_by([UserId(1)], UserId(2)).len(), 1, "still shown, no flicker");
         presence.sign_out(UserId(1), ConnId(1));
@@ -606,9 +621,9 @@ mod tests {
     fn an_add_that_races_the_login_is_kept() {
         let presence = Presence::default();
         let (handle, _rx) = session(1, 4);
-        presence.sign_in(UserId(1), handle, crate::presence::About::sample());
+        presence.sign_in(UserId(1), handle, About::sample());
         let (handle, mut rx2) = session(2, 4);
-        presence.sign_in(UserId(2), handle, crate::presence::About::sample());
+        presence.sign_in(UserId(2), handle, About::sample());
         presence.publish(UserId(2), ConnId(2), shown(2, Status::Online));
         presence.apply(
             UserId(2),
@@ -626,8 +641,8 @@ mod tests {
         let presence = Presence::default();
         let (one, _rx1) = session(1, 4);
         let (two, mut rx2) = session(2, 4);
-        presence.sign_in(UserId(1), one, crate::presence::About::sample());
-        presence.sign_in(UserId(2), two, crate::presence::About::sample());
+        presence.sign_in(UserId(1), one, About::sample());
+        presence.sign_in(UserId(2), two, About::sample());
         presence.set_lists(UserId(1), ConnId(1), Lists::new(Blp::Allow, [(UserId(2), entry(List::Reverse))]));
         presence.set_lists(UserId(2), ConnId(2), Lists::new(Blp::Allow, [(UserId(1), entry(List::Forward))]));
         presence.publish(UserId(1), ConnId(1), shown(1, Status::Online));
@@ -638,7 +653,7 @@ mod tests {
     fn a_second_login_is_told_nothing_before_its_own_first_status() {
         let (presence, _inboxes) = watched(Blp::Allow, &[], &[]);
         let (again, mut again_rx) = session(20, 8);
-        presence.sign_in(UserId(2), again, crate::presence::About::sample());
+        presence.sign_in(UserId(2), again, About::sample());
         presence.set_lists(
             UserId(2),
             ConnId(20),
@@ -658,7 +673,7 @@ mod tests {
     fn property_news_reaches_a_login_whose_lists_are_being_read() {
         let presence = Presence::default();
         let (handle, mut rx) = session(2, 4);
-        presence.sign_in(UserId(2), handle, crate::presence::About::sample());
+        presence.sign_in(UserId(2), handle, About::sample());
         let news = || Event::PropertyChanged {
             id: UserId(1),
             email: "u1@example.com".parse().unwrap(),

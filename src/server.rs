@@ -152,9 +152,11 @@ impl Server {
         info!(https = %addrs.passport_https, http = %addrs.passport_http, "Passport listening");
         let web = &self.services.web;
         info!(admin = %addrs.admin, pages = %web.web_url, token = %web.config.admin_token_file().display(), "admin interface and web pages listening");
-        tracker.spawn(web::serve(self.admin, web::admin::router(web.clone()), shutdown.clone(), "admin"));
+        let (admin, ctx) = (self.admin, web.clone());
+        tracker.spawn(async move { web::serve(admin, web::admin::router(ctx.clone()), &ctx, "admin").await });
         if let Some(pages) = self.web {
-            tracker.spawn(web::serve(pages, web::pages(web.clone()), shutdown.clone(), "web pages"));
+            let ctx = web.clone();
+            tracker.spawn(async move { web::serve(pages, web::pages(ctx.clone()), &ctx, "web").await });
         }
         for (listener, serves) in self.listeners {
             let accept = Acceptor {

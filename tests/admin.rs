@@ -204,6 +204,8 @@ async fn maintenance_warns_refuses_logins_and_ends_with_out_ssd() {
         .await;
     let stats = api(&server, "GET", "/stats", "").await;
     assert!(stats.body.contains("\"closing\":true"), "{}", stats.body);
+    let twice = api(&server, "POST", "/maintenance", r#"{"minutes":1}"#).await;
+    assert_eq!(twice.status, 409, "{twice:?}");
 
     alice.transcript("S: OUT SSD\nS: (closed)").await;
     assert!(server.stopped_within(Duration::from_secs(10)).await, "the server stops by itself");

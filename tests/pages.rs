@@ -158,3 +158,29 @@ async fn the_nexus_sends_sign_ups_to_the_sign_up_page() {
     let nexus = common::web::https(server.addrs.passport_https, &tls, &request).await;
     assert_eq!(nexus.item("PassportURLs", "DAReg"), format!("http://127.0.0.1:{}/register", web.port()));
 }
+
+#[tokio::test]
+async fn the_pages_hold_few_connections_and_none_for_long() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start_with(|c| {
+        c.web.max_connections = 2;
+        c.web.connection_secs = 1;
+    })
+    .await;
+    let web = server.addrs.web.unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(tokio::net::TcpStream::connect(web).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut third = tokio::net::TcpStream::connect(web).await.unwrap();
+    let mut byte = [0u8; 1];
+    let refused = tokio::time::timeout(std::time::Duration::from_millis(900), third.read(&mut byte)).await;
+    assert!(matches!(refused, Ok(Ok(0)) | Ok(Err(_))), "a third connection is closed at once: {refused:?}");
+    for mut stream in idle {
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut byte)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "an idle connection is closed in time: {closed:?}");
+    }
+    let (_, page) = get_page(&server, "/account").await;
+    assert!(page.body.contains("Your account"), "places are free again");
+}

@@ -79,12 +79,8 @@ impl Online {
             None if list == List::Forward && self.dialect.groups => Some(GroupId(0)),
             given => given,
         };
-        let added = self
-            .ctx
-            .store
-            .add_to_list(self.user.id, list, &email, &name, in_group, limit)
-            .await
-            .map_err(list_error)?;
+        let adding = self.ctx.store.add_to_list(self.user.id, list, &email, &name, in_group, limit);
+        let added = self.ctx.metrics.timed("list_change", adding).await.map_err(list_error)?;
         self.apply(ListChange::Entry { contact: added.contact, list, on: true });
         let mut replies = vec![render::add(tr, list, added.version, &email, &name, group)];
         if let Some(version) = added.reverse_version {
@@ -129,8 +125,8 @@ impl Online {
         group: Option<GroupId>,
     ) -> Result<Outcome, ProtocolError> {
         self.check_list_args(list, group)?;
-        let removed =
-            self.ctx.store.remove_from_list(self.user.id, list, &email, group).await.map_err(list_error)?;
+        let removing = self.ctx.store.remove_from_list(self.user.id, list, &email, group);
+        let removed = self.ctx.metrics.timed("list_change", removing).await.map_err(list_error)?;
         // Out of one group only: still on the FL.
         if group.is_none() {
             self.apply(ListChange::Entry { contact: removed.contact, list, on: false });

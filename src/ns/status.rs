@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tracing::info;
+use tracing::debug;
 
 use super::Online;
 use crate::conn::Outcome;
@@ -123,6 +123,6 @@ impl Drop for Online {
     /// unless a newer login of mine has already taken my place.
     fn drop(&mut self) {
         self.ctx.presence.sign_out(self.user.id, self.conn);
-        info!(user = %self.user.email, version = %self.dialect, "signed out");
+        debug!(user = %self.user.email, version = %self.dialect, "signed out");
     }
 }

@@ -7,7 +7,6 @@
 //!   answers).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -24,7 +23,7 @@ use tracing::{info, warn};
 
 use super::forms::cookie;
 use super::layout::{page, Notice};
-use super::{unix_secs, Context};
+use super::{unix_secs, Context, Remote};
 use crate::accounts::Ended;
 use crate::credentials::{constant_time_eq, random_token, Credentials};
 use crate::metrics::Gauges;
@@ -297,6 +296,9 @@ fn maintenance(ctx: &Context, request: &Maintenance) -> Result<usize, ApiError> 
     if request.minutes > MAX_MAINTENANCE_MINUTES {
         return Err(bad(format!("at most {MAX_MAINTENANCE_MINUTES} minutes")));
     }
+    if ctx.closing.is_closing() {
+        return Err(ApiError(StatusCode::CONFLICT, "a maintenance shutdown is already under way".into()));
+    }
     let after = Duration::from_secs(request.secs.unwrap_or(u64::from(request.minutes) * 60));
     ctx.closing.begin();
     let reached = ctx.accounts.presence.broadcast(&Event::Maintenance { minutes: request.minutes });
@@ -433,7 +435,7 @@ struct TokenForm {
 
 async fn login(
     State(ctx): State<Arc<Context>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Remote(peer)): ConnectInfo<Remote>,
     Form(form): Form<TokenForm>,
 ) -> Response {
     if !ctx.forms.take(peer.ip().to_canonical()) {
@@ -579,7 +581,7 @@ fn dashboard(ctx: &Context, csrf: &str, stats: &Stats, notice: Option<Notice>) -
                 input id="text" name="text" type="text" required maxlength=(MAX_NOTICE_CHARS);
                 button type="submit" { "Send" }
             }
-            form method="post" action="/do/enable" {
+            form method="post" action="/do/kick" {
                 h2 { "An account" }
                 (hidden)
                 label for="email" { "Handle" }

@@ -8,9 +8,10 @@
 pub mod admin;
 mod forms;
 mod layout;
+mod listener;
 mod pages;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::config::Config;
 use crate::credentials::random_token;
 use crate::metrics::Metrics;
 use crate::throttle::Throttle;
+pub use listener::Remote;
 
 /// What both HTTP services work with: built once by the server.
 pub struct Context {
@@ -73,11 +75,16 @@ impl Context {
     }
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled.
-pub async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationToken, what: &'static str) {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop.cancelled_owned()).await {
-        warn!(error = %e, what, "HTTP service failed");
+/// Serves `router` on `listener` until `stop` is cancelled, within `web.max_connections`
+/// and `web.connection_secs`; `service` names it in the log and the metrics.
+pub async fn serve(listener: TcpListener, router: axum::Router, ctx: &Context, service: &'static str) {
+    let web = &ctx.config.web;
+    let lifetime = Duration::from_secs(web.connection_secs);
+    let capped = listener::Capped::new(listener, web.max_connections, lifetime, ctx.metrics.clone(), service);
+    let app = router.into_make_service_with_connect_info::<Remote>();
+    if let Err(e) = axum::serve(capped, app).with_graceful_shutdown(ctx.stop.clone().cancelled_owned()).await
+    {
+        warn!(error = %e, service, "HTTP service failed");
     }
 }
 

@@ -16,7 +16,7 @@ use tracing::info;
 
 use super::forms::Csrf;
 use super::layout::{page, Notice};
-use super::{unix_secs, Context};
+use super::{unix_secs, Context, Remote};
 use crate::config::Registration;
 use crate::credentials::{password_matches, Credentials};
 use crate::protocol::lists::{is_valid_friendly_name, MAX_FRIENDLY_NAME_CHARS};
@@ -89,7 +89,7 @@ async fn register_page(State(ctx): State<Arc<Context>>, headers: HeaderMap) -> R
 
 async fn register(
     State(ctx): State<Arc<Context>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Remote(peer)): ConnectInfo<Remote>,
     headers: HeaderMap,
     Form(form): Form<SignUp>,
 ) -> Response {
@@ -233,7 +233,7 @@ async fn account_page(State(_ctx): State<Arc<Context>>, headers: HeaderMap) -> R
 
 async fn change_password(
     State(ctx): State<Arc<Context>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Remote(peer)): ConnectInfo<Remote>,
     headers: HeaderMap,
     Form(form): Form<Change>,
 ) -> Response {
@@ -250,7 +250,7 @@ async fn change_password(
 
 async fn change_name(
     State(ctx): State<Arc<Context>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Remote(peer)): ConnectInfo<Remote>,
     headers: HeaderMap,
     Form(form): Form<Change>,
 ) -> Response {
