@@ -57,25 +57,23 @@ impl axum::serve::Listener for Capped {
     type Io = Stream;
     type Addr = SocketAddr;
 
-    fn accept(&mut self) -> impl Future<Output = (Stream, SocketAddr)> + Send {
-        async {
-            loop {
-                let (stream, addr) = match self.listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        warn!(error = %e, service = self.service, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-                    self.metrics.connection(self.service, "refused_full");
+    async fn accept(&mut self) -> (Stream, SocketAddr) {
+        loop {
+            let (stream, addr) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    warn!(error = %e, service = self.service, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
-                };
-                self.metrics.connection(self.service, "accepted");
-                let deadline = Box::pin(tokio::time::sleep(self.lifetime));
-                return (Stream { stream, deadline, _slot: slot }, addr);
-            }
+                }
+            };
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                self.metrics.connection(self.service, "refused_full");
+                continue;
+            };
+            self.metrics.connection(self.service, "accepted");
+            let deadline = Box::pin(tokio::time::sleep(self.lifetime));
+            return (Stream { stream, deadline, _slot: slot }, addr);
         }
     }
 
