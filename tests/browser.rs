@@ -113,6 +113,21 @@ async fn page_says(browser: &Client, text: &str) {
     assert!(source.contains(text), "the page does not say {text:?}:\n{source}");
 }
 
+/// At a phone's width the page needs no sideways scrolling, and its form still works.
+async fn fits_a_phone(browser: &Client, url: &str) {
+    let (width, height) = browser.get_window_size().await.unwrap();
+    browser.set_window_size(390, 844).await.unwrap();
+    browser.goto(url).await.unwrap();
+    let sizes = browser
+        .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+        .await
+        .unwrap();
+    let (scroll, inner) = (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap());
+    assert!(scroll <= inner, "{url} is {scroll} px wide in a {inner} px window");
+    screenshot(browser, "signup-phone.png").await;
+    browser.set_window_size(width as u32, height as u32).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_browser_signs_up_and_the_admin_page_kicks_the_session() {
     let Some(driver) = Driver::start().await else { return };
@@ -138,6 +153,7 @@ async fn a_browser_signs_up_and_the_admin_page_kicks_the_session() {
 
     browser.goto(&format!("{web}/account")).await.unwrap();
     screenshot(&browser, "account.png").await;
+    fits_a_phone(&browser, &format!("{web}/register")).await;
 
     browser.goto(&format!("{admin}/")).await.unwrap();
     fill(&browser, "#token", &token(&server)).await;
