@@ -10,7 +10,7 @@ use crate::chats::Switchboards;
 use crate::credentials::Credentials;
 use crate::presence::{Ending, Presence};
 use crate::protocol::Email;
-use crate::store::{Store, StoreError, User, UserId};
+use crate::store::{Store, StoreError, User};
 
 /// The store and the registries of live sessions, for changes that concern both.
 #[derive(Debug, Clone)]
@@ -60,13 +60,11 @@ impl Accounts {
 
     /// Ends every live session of `user`.
     fn end(&self, user: &User, why: Ending) -> Ended {
-        let ended = self.end_sessions(user.id, why);
-        info!(user = %user.email, reason = why.reason(), notification = ended.notification, chats = ended.chats, "live sessions ended");
+        let ended =
+            Ended { notification: self.presence.end(user.id, why), chats: self.chats.end_for(user.id, why) };
+        let (notification, chats) = (ended.notification, ended.chats);
+        info!(user = %user.email, reason = why.reason(), notification, chats, "live sessions ended");
         ended
-    }
-
-    fn end_sessions(&self, id: UserId, why: Ending) -> Ended {
-        Ended { notification: self.presence.end(id, why), chats: self.chats.end_for(id, why) }
     }
 
     async fn existing(&self, email: &Email) -> Result<User, StoreError> {
