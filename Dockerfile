@@ -1,5 +1,5 @@
 # msnd in a container: `docker build -t msnd .`, or see compose.yaml and the README's
-# "Docker" section. Data (msnd.db, the generated certificate) lives in the /data volume.
+# "Docker" section. Data (msnd.db, the generated certificate and key, admin-token) lives in the /data volume.
 
 # Build stage. perl and make build the vendored OpenSSL (openssl-src); they are in the
 # rust image already, installed here to say so.
@@ -28,6 +28,6 @@ ENV RUST_LOG=info MSND_DATA_DIR=/data
 # Dispatch, notification, switchboard, Passport HTTP, Passport HTTPS (publish it as 443),
 # the web pages (sign-up, account). The admin interface (1868) stays on loopback.
 EXPOSE 1863 1864 1865 1866 1867 1880
-# The database and the certificate live in the data directory, /data (MSND_DATA_DIR). Set
+# The database, the certificate and the admin token live in the data directory, /data (MSND_DATA_DIR). Set
 # MSND_CONFIG to a TOML file (e.g. mounted at /etc/msnd/msnd.toml) to change anything.
 CMD ["msnd"]

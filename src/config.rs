@@ -49,9 +49,13 @@ pub struct Config {
 pub struct Web {
     /// Empty: no pages are served.
     pub listen: String,
-    /// How browsers reach the pages (`http://host:port`), for the nexus's `DAReg` and the
-    /// links in notices; empty: the address the pages listen on.
+    /// How browsers reach the pages (`https://host`), for the nexus's `DAReg`, the links in
+    /// notices and the admin page; empty: the listener's port on the host the client asked
+    /// the nexus for (none when the pages listen on loopback).
     pub public_url: String,
+    /// Whether a request from a proxy on loopback is counted by the last address in its
+    /// `X-Forwarded-For` header rather than the proxy's.
+    pub trust_forwarded_for: bool,
     pub registration: Registration,
     /// Form submissions allowed per address within the window.
     pub forms_per_ip: u32,

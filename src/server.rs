@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::accounts::Accounts;
-use crate::admission::{Admission, Caps, ConnId, Gate, Refused};
+use crate::admission::{Admission, Caps, Closing, ConnId, Gate, Refused};
 use crate::chats::Switchboards;
 use crate::config::Config;
 use crate::conn::{self, Connection, Deadlines, Peer, Signals};
@@ -191,8 +191,11 @@ impl Services {
         ));
         let tickets = Arc::new(Tickets::new(Duration::from_secs(config.passport.ticket_ttl_secs)));
         let metrics = Arc::new(Metrics::default());
+        let closing = Closing::default();
         let register = match (config.web.public_url.as_str(), addrs.web) {
             (_, None) => passport::Register::Nowhere,
+            // Pages on loopback are for a proxy to publish: no client reaches them here.
+            ("", Some(web)) if web.ip().is_loopback() => passport::Register::Nowhere,
             ("", Some(web)) => passport::Register::Port(web.port()),
             (_, Some(web)) => passport::Register::Url(format!("{}/register", config.web_url(Some(web)))),
         };
@@ -202,6 +205,7 @@ impl Services {
             login_throttle: login_throttle.clone(),
             register,
             metrics: metrics.clone(),
+            closing: closing.clone(),
         };
         let passport = passport::Context::new(&config, shared).await.map_err(std::io::Error::other)?;
         let token = web::admin_token(&config.admin_token_file())?;
@@ -222,7 +226,9 @@ impl Services {
         };
         let accounts = Accounts { store: store.clone(), presence: presence.clone(), chats: chats.clone() };
         let web_url = config.web_url(addrs.web.map(crate::config::reachable));
-        let web = web::Context::new(config.clone(), accounts, metrics.clone(), token, web_url);
+        let shared =
+            web::Shared { accounts, metrics: metrics.clone(), closing: closing.clone(), token, web_url };
+        let web = web::Context::new(config.clone(), shared);
         let ns = ns::Context {
             list_changes: Throttle::new(l.list_changes_per_minute, minute),
             list_notices: Throttle::new(l.list_notices_per_minute, minute),
@@ -234,7 +240,7 @@ impl Services {
             ports,
             secret,
             login_throttle,
-            closing: web.closing.clone(),
+            closing,
             metrics,
         };
         let (ns, sb, passport, web) = (Arc::new(ns), Arc::new(sb), Arc::new(passport), Arc::new(web));

@@ -206,6 +206,8 @@ async fn maintenance_warns_refuses_logins_and_ends_with_out_ssd() {
     assert!(stats.body.contains("\"closing\":true"), "{}", stats.body);
     let twice = api(&server, "POST", "/maintenance", r#"{"minutes":1}"#).await;
     assert_eq!(twice.status, 409, "{twice:?}");
+    let ticket = server.passport_login("bob@example.com", "pw", "lc=1033,id=507,tw=40").await;
+    assert_eq!(ticket.expect_err("no tickets during maintenance").status, 401);
 
     alice.transcript("S: OUT SSD\nS: (closed)").await;
     assert!(server.stopped_within(Duration::from_secs(10)).await, "the server stops by itself");

@@ -148,15 +148,50 @@ async fn the_account_page_changes_password_and_name() {
     assert_eq!(user.friendly_name, "Ivy the Second");
 }
 
-#[tokio::test]
-async fn the_nexus_sends_sign_ups_to_the_sign_up_page() {
-    let server = start(Registration::Open).await;
-    let web = server.addrs.web.unwrap();
+async fn dareg(server: &TestServer) -> String {
     let tls = common::web::trusting(&server.cert_path());
     let nexus_host = server.addrs.passport_https.to_string();
     let request = common::web::get("/rdr/pprdr.asp", &nexus_host, &[]);
     let nexus = common::web::https(server.addrs.passport_https, &tls, &request).await;
-    assert_eq!(nexus.item("PassportURLs", "DAReg"), format!("http://127.0.0.1:{}/register", web.port()));
+    nexus.item("PassportURLs", "DAReg")
+}
+
+#[tokio::test]
+async fn the_nexus_sends_sign_ups_to_the_sign_up_page() {
+    let published = TestServer::start_with(|c| c.web.public_url = "https://msn.example.net/".into()).await;
+    assert_eq!(dareg(&published).await, "https://msn.example.net/register");
+    // On loopback and not published, the pages are out of clients' reach: DAReg says so.
+    let private = start(Registration::Open).await;
+    let said = dareg(&private).await;
+    assert_eq!(said, format!("{}/register.srf", private.addrs.passport_https));
+}
+
+#[tokio::test]
+async fn behind_a_proxy_forms_count_against_the_forwarded_address() {
+    let server = TestServer::start_with(|c| {
+        c.web.registration = Registration::Open;
+        c.web.forms_per_ip = 1;
+        c.web.trust_forwarded_for = true;
+    })
+    .await;
+    let (csrf, _) = get_page(&server, "/register").await;
+    let cookie = format!("msnd_csrf={csrf}");
+    let body = format!("email=x&password=secret-pw&again=secret-pw&csrf={csrf}");
+    let from = |client: &'static str| {
+        let (cookie, body) = (cookie.clone(), body.clone());
+        let web = server.addrs.web.unwrap();
+        async move {
+            let headers = [
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", cookie.as_str()),
+                ("X-Forwarded-For", client),
+            ];
+            common::admin::request(web, "POST", "/register", &headers, &body).await.status
+        }
+    };
+    assert_eq!(from("10.1.1.1, 198.51.100.1").await, 400, "the first try of 198.51.100.1");
+    assert_eq!(from("198.51.100.2").await, 400, "another address has its own count");
+    assert_eq!(from("10.9.9.9, 198.51.100.1").await, 429, "the second of 198.51.100.1");
 }
 
 #[tokio::test]

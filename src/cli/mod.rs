@@ -25,8 +25,8 @@ pub struct Cli {
     /// Configuration file (TOML); every key is optional. Without one, built-in defaults.
     #[arg(long, env = "MSND_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// Where msnd keeps the database and the generated certificate and key, in place of
-    /// the configuration's `data_dir`.
+    /// Where msnd keeps the database, the generated certificate and key and the admin
+    /// token, in place of the configuration's `data_dir`.
     #[arg(long, env = "MSND_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -349,9 +349,12 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// `msnd backup FILE`: refuses to make a database where there is none.
+/// `msnd backup FILE`: refuses to make a database where there is none, and copies it as it
+/// is (a backup taken before an upgrade must not be upgraded first).
 async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
-    let store = open_existing(config).await?;
+    let store = Store::open_as_is(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database_url))?;
     let copied = store.backup(file).await;
     store.close().await;
     copied.with_context(|| format!("cannot back up {} to {}", config.database_url, file.display()))?;

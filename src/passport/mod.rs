@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info};
 
 use self::http::{HttpError, Request, Response};
+use crate::admission::Closing;
 use crate::config::Config;
 use crate::conn::Peer;
 use crate::credentials::{passport_password_matches, random_token, Credentials};
@@ -77,6 +78,7 @@ pub struct Context {
     /// Where the nexus's `DAReg` sends people to sign up.
     register: Register,
     metrics: Arc<Metrics>,
+    closing: Closing,
     /// Keeps RC4 available to `tls` (see [`tls::legacy_provider`]).
     _legacy: Option<Provider>,
 }
@@ -109,7 +111,7 @@ impl Context {
     }
 
     fn build(config: Config, shared: Shared) -> Result<Context, tls::TlsError> {
-        let Shared { store, tickets, login_throttle, register, metrics } = shared;
+        let Shared { store, tickets, login_throttle, register, metrics, closing } = shared;
         let legacy = tls::legacy_provider();
         let identity = tls::load_or_create(&config)?;
         let checks = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -126,6 +128,7 @@ impl Context {
             _legacy: legacy,
             register,
             metrics,
+            closing,
             config,
             store,
             tickets,
@@ -141,6 +144,8 @@ pub struct Shared {
     pub login_throttle: Arc<LoginThrottle>,
     pub register: Register,
     pub metrics: Arc<Metrics>,
+    /// Set by a maintenance shutdown: no more tickets.
+    pub closing: Closing,
 }
 
 /// Where a connection arrived.
@@ -296,6 +301,11 @@ async fn login(request: &Request, site: Site, passport: &Context) -> Response {
         }
     };
     let handle = sign_in.handle.clone();
+    if passport.closing.is_closing() {
+        info!(user = ?handle, "Passport login refused: the server is going down for maintenance");
+        passport.metrics.passport("closed");
+        return refused("The server is going down for maintenance. Please try again later.");
+    }
     let throttle = &passport.login_throttle;
     if !throttle.allows(&site.remote) {
         info!(user = ?handle, "Passport login refused: too many failed logins from this address");

@@ -71,14 +71,21 @@ impl Store {
         if let Some(path) = file_of(&options) {
             create_private(path)?;
         }
-        Store::connect(options).await
+        Store::connect(options, Schema::Migrate).await
     }
 
     /// Opens the database at `url` only if it exists: for commands that read it, which must
     /// not leave an empty database behind when pointed at the wrong place.
     pub async fn open_existing(url: &str) -> Result<Store, StoreError> {
         Store::must_exist(url)?;
-        Store::connect(SqliteConnectOptions::from_str(url)?).await
+        Store::connect(SqliteConnectOptions::from_str(url)?, Schema::Migrate).await
+    }
+
+    /// Opens the existing database at `url` as it is, its schema not upgraded: for a backup,
+    /// which an operator takes before an upgrade.
+    pub async fn open_as_is(url: &str) -> Result<Store, StoreError> {
+        Store::must_exist(url)?;
+        Store::connect(SqliteConnectOptions::from_str(url)?, Schema::AsIs).await
     }
 
     /// `Missing` unless the database file at `url` exists (an in-memory one always does).
@@ -90,7 +97,7 @@ impl Store {
         }
     }
 
-    async fn connect(options: SqliteConnectOptions) -> Result<Store, StoreError> {
+    async fn connect(options: SqliteConnectOptions, schema: Schema) -> Result<Store, StoreError> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -101,7 +108,9 @@ impl Store {
         // sqlx's default, every acquire costs a round trip to the connection's thread).
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
         let write = pool().max_connections(1).connect_with(options.clone()).await?;
-        sqlx::migrate!().run(&write).await?;
+        if schema == Schema::Migrate {
+            sqlx::migrate!().run(&write).await?;
+        }
         let read = pool().max_connections(8).connect_with(options).await?;
         Ok(Store { read, write })
     }
@@ -150,6 +159,13 @@ impl Store {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// Whether opening the database brings its schema up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    Migrate,
+    AsIs,
 }
 
 /// The database's file; `None` for an in-memory database.

@@ -11,12 +11,13 @@ mod layout;
 mod listener;
 mod pages;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use axum::http::HeaderMap;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -50,14 +51,18 @@ pub struct Context {
     pub web_url: String,
 }
 
+/// What the HTTP services share with the rest of the server.
+pub struct Shared {
+    pub accounts: Accounts,
+    pub metrics: Arc<Metrics>,
+    pub closing: Closing,
+    pub token: String,
+    pub web_url: String,
+}
+
 impl Context {
-    pub fn new(
-        config: Config,
-        accounts: Accounts,
-        metrics: Arc<Metrics>,
-        token: String,
-        web_url: String,
-    ) -> Context {
+    pub fn new(config: Config, shared: Shared) -> Context {
+        let Shared { accounts, metrics, closing, token, web_url } = shared;
         let window = Duration::from_secs(config.web.form_window_secs);
         Context {
             forms: Throttle::new(config.web.forms_per_ip, window),
@@ -65,13 +70,25 @@ impl Context {
             admin_sessions: admin::Sessions::default(),
             notices: AtomicU32::new(1),
             started: SystemTime::now(),
-            closing: Closing::default(),
             stop: CancellationToken::new(),
+            closing,
             config,
             accounts,
             metrics,
             token,
         }
+    }
+
+    /// The address a request counts against: its connection's or, from a proxy on loopback
+    /// when `web.trust_forwarded_for` is set, the last one in its `X-Forwarded-For`.
+    pub fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        let ip = peer.ip().to_canonical();
+        if !(self.config.web.trust_forwarded_for && ip.is_loopback()) {
+            return ip;
+        }
+        let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let last = forwarded.flat_map(|v| v.split(',')).last();
+        last.and_then(|a| a.trim().parse::<IpAddr>().ok()).map_or(ip, |a| a.to_canonical())
     }
 }
 

@@ -60,7 +60,7 @@ impl Refusal {
 /// The checks every submission passes first: the per-address limit, then the cross-site
 /// token.
 fn admit(ctx: &Context, peer: SocketAddr, headers: &HeaderMap, csrf: &str) -> Result<(), Refusal> {
-    if !ctx.forms.take(peer.ip().to_canonical()) {
+    if !ctx.forms.take(ctx.client(peer, headers)) {
         let text = "Too many attempts from your address. Wait a few minutes and try again.";
         return Err(Refusal(StatusCode::TOO_MANY_REQUESTS, text.into()));
     }
@@ -142,7 +142,7 @@ async fn sign_up(
     };
     match created {
         Ok(user) => {
-            info!(user = %user.email, peer = %peer.ip(), "account created on the sign-up page");
+            info!(user = %user.email, peer = %ctx.client(peer, headers), "account created on the sign-up page");
             Ok(user.email)
         }
         Err(StoreError::Duplicate) => {
@@ -242,7 +242,7 @@ async fn change_password(
         check_new_password(&form.password, &form.again)?;
         let creds = hash(&form.password).await;
         ctx.accounts.set_password(&email, &creds).await.map_err(internal)?;
-        info!(user = %email, peer = %peer.ip(), "password changed on the account page");
+        info!(user = %email, peer = %ctx.client(peer, &headers), "password changed on the account page");
         Ok(format!("The password of {email} is changed. Sign in again with the new one."))
     };
     answer(&headers, outcome.await, &form)
@@ -305,7 +305,7 @@ async fn authenticate(
     .await
     .unwrap_or(false);
     if !matches {
-        info!(user = %email, peer = %peer.ip(), "account page: wrong password");
+        info!(user = %email, peer = %ctx.client(peer, headers), "account page: wrong password");
         return Err(wrong());
     }
     Ok(email)

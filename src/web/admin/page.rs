@@ -107,9 +107,11 @@ pub(super) struct TokenForm {
 pub(super) async fn login(
     State(ctx): State<Arc<Context>>,
     ConnectInfo(Remote(peer)): ConnectInfo<Remote>,
+    headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if !ctx.forms.take(peer.ip().to_canonical()) {
+    let client = ctx.client(peer, &headers);
+    if !ctx.forms.take(client) {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             login_page(Some(Notice::Error("Too many attempts: wait a few minutes.".into()))),
@@ -117,7 +119,7 @@ pub(super) async fn login(
             .into_response();
     }
     if !constant_time_eq(form.token.trim().as_bytes(), ctx.token.as_bytes()) {
-        warn!(peer = %peer.ip(), "admin page: wrong token");
+        warn!(peer = %client, "admin page: wrong token");
         return (
             StatusCode::FORBIDDEN,
             login_page(Some(Notice::Error("That is not the admin token.".into()))),
@@ -125,7 +127,7 @@ pub(super) async fn login(
             .into_response();
     }
     let (id, _) = ctx.admin_sessions.open();
-    info!(peer = %peer.ip(), "admin page: logged in");
+    info!(peer = %client, "admin page: logged in");
     let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&cookie).expect("hex cookie"));
