@@ -6,7 +6,8 @@
 #
 #     load/compare.sh BEFORE_DIR AFTER_DIR [logins] [presence] [chat]
 #
-# Every server start gets a copy of the same prepared database. Result lines go to
+# Every server start gets a copy of the same prepared database, made by BEFORE's msnd (a
+# newer AFTER migrates its copy as it starts). Result lines go to
 # load/results/compare-<scenario>.jsonl, labelled `before` and `after`, and a summary table
 # is printed. Takes about 25 minutes for all three scenarios on 2 cores.
 set -euo pipefail
@@ -35,7 +36,8 @@ prepare() {
     stop_server
     [ -s "$BENCH/accounts-$1.txt" ] || "$LOAD" accounts --count "$1" --output "$BENCH/accounts-$1.txt"
     rm -f "$db" "$db-wal" "$db-shm"
-    "$AFTER/msnd" --config "$CONFIG" user import "$BENCH/accounts-$1.txt" --md5-only --contacts "$2" >&2
+    # BEFORE's schema: AFTER migrates its own copy if it is newer (not the other way round).
+    "$BEFORE/msnd" --config "$CONFIG" user import "$BENCH/accounts-$1.txt" --md5-only --contacts "$2" >&2
     cp "$db" "$BENCH/prepared.db"
 }
 

@@ -109,8 +109,16 @@ async fn fill(browser: &Client, css: &str, text: &str) {
 }
 
 async fn page_says(browser: &Client, text: &str) {
-    let source = browser.source().await.unwrap();
-    assert!(source.contains(text), "the page does not say {text:?}:\n{source}");
+    // A click returns before the page it leads to has loaded: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let source = browser.source().await.unwrap();
+        if source.contains(text) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the page does not say {text:?}:\n{source}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// At a phone's width the page needs no sideways scrolling, and its form still works.
@@ -166,6 +174,7 @@ async fn a_browser_signs_up_and_the_admin_page_kicks_the_session() {
     browser.find(Locator::Css(kick)).await.expect("a Kick button in Carol's row").click().await.unwrap();
     carol.transcript("S: OUT\nS: (closed)").await;
     page_says(&browser, "kick: carol@example.com (its session ended").await;
+    browser.goto(&format!("{admin}/")).await.unwrap();
     page_says(&browser, "Nobody is online.").await;
     browser.close().await.unwrap();
 }

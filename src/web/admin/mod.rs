@@ -212,16 +212,21 @@ async fn api_password(
     Json(body): Json<NewPassword>,
 ) -> Result<Json<Done>, ApiError> {
     let email = parse_email(&email)?;
-    if body.password.is_empty() {
+    let ended = set_password(&ctx, &email, body.password).await?;
+    Ok(Json(Done { email: email.to_string(), ended }))
+}
+
+/// Gives an account a new password, ending its live sessions.
+async fn set_password(ctx: &Context, email: &Email, password: String) -> Result<Ended, ApiError> {
+    if password.is_empty() {
         return Err(bad("the password must not be empty"));
     }
-    let password = body.password;
     let creds = tokio::task::spawn_blocking(move || Credentials::new(&password))
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let ended = ctx.accounts.set_password(&email, &creds).await?;
+    let ended = ctx.accounts.set_password(email, &creds).await?;
     info!(user = %email, "admin: password changed");
-    Ok(Json(Done { email: email.to_string(), ended }))
+    Ok(ended)
 }
 
 #[derive(Debug, Serialize, Deserialize)]

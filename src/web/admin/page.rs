@@ -15,8 +15,8 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::{
-    account_action, bad, broadcast, maintenance, new_invite, parse_email, sessions, stats, ApiError,
-    Maintenance, Stats, MAX_MAINTENANCE_MINUTES, MAX_NOTICE_CHARS,
+    account_action, bad, broadcast, maintenance, new_invite, parse_email, sessions, set_password, stats,
+    ApiError, Maintenance, Stats, MAX_MAINTENANCE_MINUTES, MAX_NOTICE_CHARS,
 };
 use crate::credentials::{constant_time_eq, random_token};
 use crate::web::forms::cookie;
@@ -141,6 +141,7 @@ pub(super) struct ActionForm {
     email: String,
     text: String,
     minutes: String,
+    password: String,
 }
 
 pub(super) async fn logout(
@@ -194,7 +195,10 @@ async fn carry_out(ctx: &Context, action: &str, form: &ActionForm) -> Result<Str
         }
         account => {
             let email = parse_email(form.email.trim())?;
-            let ended = account_action(ctx, &email, account).await?;
+            let ended = match account {
+                "password" => set_password(ctx, &email, form.password.clone()).await?,
+                action => account_action(ctx, &email, action).await?,
+            };
             let live = if ended.notification { "its session ended" } else { "it was not online" };
             Ok(format!("{account}: {email} ({live}; {} chat connections closed).", ended.chats))
         }
@@ -262,6 +266,15 @@ fn dashboard(ctx: &Context, csrf: &str, stats: &Stats, notice: Option<Notice>) -
                 @for (action, label) in [("kick", "Kick"), ("disable", "Disable"), ("enable", "Enable"), ("delete", "Delete")] {
                     button type="submit" formaction={ "/do/" (action) } class=(if action == "delete" { "danger" } else { "" }) { (label) } " "
                 }
+            }
+            form method="post" action="/do/password" {
+                h2 { "A new password" }
+                (hidden)
+                label for="pw-email" { "Handle" }
+                input id="pw-email" name="email" type="email" required;
+                label for="pw" { "New password (the account's sessions end)" }
+                input id="pw" name="password" type="password" required autocomplete="new-password";
+                button type="submit" { "Set password" }
             }
             form method="post" action="/do/invite" {
                 h2 { "Invitations" }
