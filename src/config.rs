@@ -133,6 +133,12 @@ impl Limits {
     pub fn login_timeout(&self) -> Duration {
         Duration::from_secs(self.login_timeout_secs)
     }
+
+    /// How long an MSNP9 client is told to wait before its next `PNG` (`QNG seconds`): a
+    /// minute, or less when the idle timeout would not leave twice that.
+    pub fn ping_interval(&self) -> Duration {
+        (self.idle_timeout() / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
+    }
 }
 
 /// Chats.

@@ -1,4 +1,4 @@
-//! msnd: an MSN Messenger server for protocol versions MSNP2 to MSNP8.
+//! msnd: an MSN Messenger server for protocol versions MSNP2 to MSNP9.
 //!
 //! The modules in floors, each using only those on its floor or below (`tests/floors.rs`
 //! checks it, and that there is no import cycle):

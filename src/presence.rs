@@ -473,7 +473,8 @@ mod tests {
 
     fn shown(id: i64, status: Status) -> Arc<Shown> {
         let email = format!("u{id}@example.com").parse().unwrap();
-        Arc::new(Shown { id: UserId(id), email, name: crate::protocol::Encoded::new("x"), status, caps: 0 })
+        let name = crate::protocol::Encoded::new("x");
+        Arc::new(Shown { id: UserId(id), email, name, status, caps: 0, object: None })
     }
 
     fn entry(list: List) -> ListSet {

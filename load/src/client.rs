@@ -245,7 +245,7 @@ impl Conn {
 pub struct Target {
     /// The dispatch server (or a notification server that authenticates directly).
     pub dispatch: SocketAddr,
-    /// MSNP version spoken, 2 to 7 (MD5 login) or 8 (Passport 1.4 login).
+    /// MSNP version spoken, 2 to 7 (MD5 login) or 8 and 9 (Passport 1.4 login).
     pub version: u8,
     /// The Passport service over plain HTTP, for MSNP8 (a loopback address).
     pub passport: SocketAddr,
@@ -506,10 +506,16 @@ mod tests {
         assert!(read_compact_syn("SYN 5 42 1 1", &["GTC A", "500 5"]).is_err());
     }
 
-    /// A complete MSNP8 login against msnd itself, in-process on ephemeral loopback ports
-    /// with a temporary database: two friends see each other, a wrong password fails.
+    /// Complete MSNP8 and MSNP9 logins against msnd itself, in-process on ephemeral loopback
+    /// ports with a temporary database: two friends see each other, a wrong password fails.
     #[tokio::test]
-    async fn msnp8_login_against_msnd() {
+    async fn passport_logins_against_msnd() {
+        for version in [8, 9] {
+            passport_login_against_msnd(version).await;
+        }
+    }
+
+    async fn passport_login_against_msnd(version: u8) {
         use msnd::config::Config;
         use msnd::credentials::Credentials;
         use msnd::protocol::lists::List;
@@ -524,6 +530,7 @@ mod tests {
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
         (config.listen.dispatch, config.listen.notification, config.listen.switchboard) = (any, any, any);
         (config.passport.http, config.passport.https) = (any, any);
+        (config.admin.listen, config.web.listen) = (any, any.to_string());
         let store = Store::open(&config.database_url).await.unwrap();
         let (alice, bob) = ("alice@example.com", "bob@example.com");
         for (email, password) in [(alice, "alice pw!"), (bob, "bob-pw")] {
@@ -543,7 +550,7 @@ mod tests {
 
         let target = Target {
             dispatch: addrs.dispatch,
-            version: 8,
+            version,
             passport: addrs.passport_http,
             timeout: Duration::from_secs(10),
         };

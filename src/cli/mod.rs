@@ -18,7 +18,7 @@ use crate::protocol::lists::{is_valid_friendly_name, MAX_FRIENDLY_NAME_CHARS};
 use crate::protocol::Email;
 use crate::store::{Store, StoreError};
 
-/// msnd: a self-hosted MSN Messenger server (protocol versions MSNP2 to MSNP8).
+/// msnd: a self-hosted MSN Messenger server (protocol versions MSNP2 to MSNP9).
 #[derive(Debug, Parser)]
 #[command(name = "msnd", version)]
 pub struct Cli {

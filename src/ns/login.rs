@@ -250,6 +250,7 @@ impl Ns {
             held: Some(Box::new(snapshot)),
             status: None,
             caps: 0,
+            object: None,
             challenges: Schedule::default(),
         }));
         Ok(Outcome::replies(replies))

@@ -28,7 +28,8 @@ use crate::metrics::Metrics;
 use crate::presence::{ConnId, Event, Presence};
 use crate::protocol::command::trid_of;
 use crate::protocol::lists::Status;
-use crate::protocol::{render, Command, Dialect, Email, ProtocolError};
+use crate::protocol::msnobj::MsnObject;
+use crate::protocol::{render, Command, Dialect, Email, ProtocolError, Reply};
 use crate::store::{Snapshot, Store, User, UserId};
 use crate::throttle::{LoginThrottle, Throttle};
 use crate::tickets::Tickets;
@@ -111,6 +112,8 @@ struct Online {
     /// `None` until the first CHG.
     status: Option<Status>,
     caps: u32,
+    /// MSNP9: the display picture's MSNObject from the last `CHG`.
+    object: Option<MsnObject>,
     challenges: challenge::Schedule,
 }
 
@@ -165,7 +168,7 @@ impl Online {
             return Err(ProtocolError::TooFast);
         }
         match command {
-            Command::Png => Ok(Outcome::reply(render::qng())),
+            Command::Png => Ok(Outcome::reply(self.qng())),
             Command::Out => Ok(signed_off()),
             Command::Cvr { tr, client_version } => {
                 Ok(Outcome::reply(login::client_version_reply(&self.ctx, "CVR", tr, &client_version)))
@@ -175,6 +178,9 @@ impl Online {
                 Err(ProtocolError::NotExpected)
             }
             Command::Syn { tr, version } => self.syn(tr, version, held).await,
+            Command::Lst { .. } | Command::Lsg { .. } if !self.dialect.list_queries => {
+                Err(ProtocolError::Removed(command.name().to_owned()))
+            }
             Command::Lst { tr, list } => self.lst(tr, list).await,
             Command::Lsg { tr } => self.lsg(tr).await,
             Command::Add { tr, list, email, name, group } => self.add(tr, list, email, name, group).await,
@@ -186,7 +192,7 @@ impl Online {
             Command::Blp { tr, value } => self.blp(tr, value).await,
             Command::Rea { tr, email, name } => self.rea(tr, email, name).await,
             Command::Prp { tr, property, value } => self.prp(tr, property, value).await,
-            Command::Chg { tr, status, caps } => self.chg(tr, &status, caps),
+            Command::Chg { tr, status, caps, object } => self.chg(tr, &status, caps, object),
             Command::Chl { tr } => Ok(Outcome::reply(self.challenges.issue(tr, &self.ctx.config.challenges))),
             Command::Qry { tr, client_id, response } => {
                 self.challenges.answer(tr, &client_id, &response, &self.ctx.config.challenges)
@@ -196,10 +202,21 @@ impl Online {
             Command::Sdc { tr, email } => Ok(self.invite_by_mail("SDC", tr, &email)),
             Command::Fnd { .. } => Err(ProtocolError::Disabled),
             Command::Ims { tr, on } => Ok(self.ims(tr, on)),
+            Command::Pag { .. } if self.dialect.pgd => Err(ProtocolError::NotExpected),
             Command::Pag { email, .. } => self.pag(&email),
+            // No mobile gateway: never advertised, so official clients do not offer paging.
+            Command::Pgd { .. } => Err(ProtocolError::Disabled),
             Command::Xfr { tr, kind } => self.xfr(tr, &kind),
             Command::WrongDirection { name } => Err(ProtocolError::WrongDirection(name)),
             Command::Unknown { name, .. } => Err(ProtocolError::Unknown(name)),
+        }
+    }
+
+    /// `QNG`, and from MSNP9 when to ping next: well within the idle timeout.
+    fn qng(&self) -> Reply {
+        match self.dialect.qng_interval {
+            true => render::qng_in(self.ctx.config.limits.ping_interval().as_secs()),
+            false => render::qng(),
         }
     }
 

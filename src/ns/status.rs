@@ -10,17 +10,20 @@ use super::Online;
 use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
 use crate::protocol::lists::Status;
+use crate::protocol::msnobj::MsnObject;
 use crate::protocol::render::NoticeParts;
 use crate::protocol::{render, Encoded, ProtocolError, Reply, TrId};
 
 impl Online {
-    /// `CHG tr status {caps}`. The first one also lists who is online (`ILN`) and, from
-    /// MSNP6, brings the first challenge.
+    /// `CHG tr status {caps {msnobj}}`. The first one also lists who is online (`ILN`) and,
+    /// from MSNP6, brings the first challenge. From MSNP9 a `CHG` with the same status and
+    /// a new picture is news for watchers like any other.
     pub(super) fn chg(
         &mut self,
         tr: TrId,
         status: &str,
         caps: Option<u32>,
+        object: Option<MsnObject>,
     ) -> Result<Outcome, ProtocolError> {
         let new = match status.parse::<Status>() {
             Ok(status) => status,
@@ -33,7 +36,8 @@ impl Online {
         if self.dialect.client_caps {
             self.caps = caps.unwrap_or(0);
         }
-        let mut replies = vec![render::chg(tr, &self.dialect, status, self.caps)];
+        self.object = object.filter(|_| self.dialect.msnobj);
+        let mut replies = vec![render::chg(tr, &self.dialect, status, self.caps, self.object.as_ref())];
         self.publish();
         if first {
             let seen = self.ctx.presence.forward_list_seen_by(self.user.id);
@@ -72,6 +76,7 @@ impl Online {
             name: Encoded::new(&self.user.friendly_name),
             status: self.status?,
             caps: self.caps,
+            object: self.object.clone(),
         }))
     }
 

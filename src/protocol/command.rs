@@ -6,6 +6,7 @@ use std::str::{FromStr, SplitAsciiWhitespace};
 use bytes::Bytes;
 
 use super::lists::{Blp, GroupId, Gtc, List, Property};
+use super::msnobj::MsnObject;
 use super::view::SessionId;
 use super::Frame;
 use super::{url_decode, Email, ProtocolError, TrId};
@@ -57,7 +58,7 @@ pub enum Command {
     /// `PRP tr property {value}`
     Prp { tr: TrId, property: Property, value: Option<String> },
     /// `CHG tr status {caps}`; the status is checked by the handler (`FLN` differs by version).
-    Chg { tr: TrId, status: String, caps: Option<u32> },
+    Chg { tr: TrId, status: String, caps: Option<u32>, object: Option<MsnObject> },
     /// `URL tr service {param}`
     Url { tr: TrId, service: String },
     /// `SND tr handle ..` (MSNP2–4 e-mail invitation)
@@ -70,6 +71,8 @@ pub enum Command {
     Ims { tr: TrId, on: bool },
     /// `PAG tr handle len` + page
     Pag { tr: TrId, email: Email },
+    /// `PGD tr handle type len` + page (MSNP9, in place of PAG)
+    Pgd { tr: TrId },
     /// `XFR tr SB`: the client wants a switchboard.
     Xfr { tr: TrId, kind: String },
     /// `CHL tr`: the client asks for a challenge.
@@ -146,6 +149,7 @@ impl Command {
                 tr: args.parse()?,
                 status: args.next()?.to_owned(),
                 caps: args.optional_number()?,
+                object: args.0.next().map(MsnObject::parse).transpose()?.flatten(),
             },
             "URL" => {
                 let command = Command::Url { tr: args.parse()?, service: args.next()?.to_ascii_uppercase() };
@@ -178,6 +182,11 @@ impl Command {
             "PAG" => {
                 let command = Command::Pag { tr: args.parse()?, email: args.parse()? };
                 args.rest(); // byte count
+                command
+            }
+            "PGD" => {
+                let command = Command::Pgd { tr: args.parse()? };
+                args.rest(); // handle, type, byte count
                 command
             }
             "XFR" => Command::Xfr { tr: args.parse()?, kind: args.next()?.to_owned() },
@@ -243,6 +252,7 @@ impl Command {
             Command::Fnd { .. } => "FND",
             Command::Ims { .. } => "IMS",
             Command::Pag { .. } => "PAG",
+            Command::Pgd { .. } => "PGD",
             Command::Xfr { .. } => "XFR",
             Command::Chl { .. } => "CHL",
             Command::Qry { .. } => "QRY",
@@ -262,6 +272,23 @@ pub enum Ack {
     OnFailure,
     /// `A`: `ACK` or `NAK`.
     Always,
+    /// `D` (MSNP9): P2P data (display pictures, file transfers), `ACK` or `NAK`; the
+    /// sender's next chunk waits for the `ACK`.
+    Data,
+}
+
+/// Whether a `MSG .. D` payload is what `D` is for: a MIME header naming
+/// `application/x-msnmsgrp2p` and a `P2P-Dest`, then the binary part (msnp9-12.md 3.8).
+/// Only the header is read; the rest is relayed as it came.
+pub fn is_p2p(payload: &[u8]) -> bool {
+    let Some(end) = payload.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+    let Ok(head) = std::str::from_utf8(&payload[..end]) else { return false };
+    let header = |name: &str| {
+        let fields = head.split("\r\n").filter_map(|line| line.split_once(':'));
+        fields.into_iter().find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+    };
+    let p2p = header("Content-Type").is_some_and(|v| v.eq_ignore_ascii_case("application/x-msnmsgrp2p"));
+    p2p && header("P2P-Dest").is_some_and(|v| !v.is_empty())
 }
 
 /// A switchboard command. The switchboard has no `VER`: the first command is `USR`
@@ -274,7 +301,7 @@ pub enum SbCommand {
     Ans { tr: TrId, email: Email, cookie: String, session: SessionId },
     /// `CAL tr handle`; `None` for a handle that is no e-mail address (`208`).
     Cal { tr: TrId, email: Option<Email> },
-    /// `MSG tr U|N|A len` + payload
+    /// `MSG tr U|N|A|D len` + payload
     Msg { tr: TrId, ack: Ack, payload: Bytes },
     /// `OUT`
     Out,
@@ -302,6 +329,7 @@ impl SbCommand {
                     "U" => Ack::Never,
                     "N" => Ack::OnFailure,
                     "A" => Ack::Always,
+                    "D" => Ack::Data,
                     // The official switchboard hung up without relaying.
                     _ => return Err(ProtocolError::Garbage),
                 };
@@ -495,8 +523,15 @@ mod tests {
                 "PRP 2 PHH 123%20(4567)",
                 Command::Prp { tr: TrId(2), property: Property::Phh, value: Some("123 (4567)".into()) },
             ),
-            ("CHG 9 NLN", Command::Chg { tr: TrId(9), status: "NLN".into(), caps: None }),
-            ("CHG 9 NLN 28", Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28) }),
+            ("CHG 9 NLN", Command::Chg { tr: TrId(9), status: "NLN".into(), caps: None, object: None }),
+            (
+                "CHG 9 NLN 28",
+                Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28), object: None },
+            ),
+            (
+                "CHG 9 NLN 28 0",
+                Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28), object: None },
+            ),
             ("URL 15 inbox", Command::Url { tr: TrId(15), service: "INBOX".into() }),
             ("UUX 3 12", Command::Unknown { name: "UUX".into(), tr: Some(TrId(3)) }),
             ("MSG 3 N 4", Command::WrongDirection { name: "MSG".into() }),
@@ -533,7 +568,11 @@ mod tests {
             sb("MSG 3 A 2", Some("hi")).unwrap(),
             SbCommand::Msg { tr: TrId(3), ack: Ack::Always, payload: Bytes::from_static(b"hi") }
         );
-        assert_eq!(sb("MSG 3 D 2", Some("hi")), Err(ProtocolError::Garbage));
+        assert_eq!(
+            sb("MSG 3 D 2", Some("hi")),
+            Ok(SbCommand::Msg { tr: TrId(3), ack: Ack::Data, payload: Bytes::from_static(b"hi") })
+        );
+        assert_eq!(sb("MSG 3 X 2", Some("hi")), Err(ProtocolError::Garbage));
         assert_eq!(sb("MSG 3 a 2", Some("hi")), Err(ProtocolError::Garbage));
         assert_eq!(sb("ANS 1 alice@example.com c x", None), Err(ProtocolError::Syntax));
     }

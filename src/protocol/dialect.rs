@@ -1,4 +1,4 @@
-//! Every difference between MSNP2 and MSNP8, written as a changelog: each version is the
+//! Every difference between MSNP2 and MSNP9, written as a changelog: each version is the
 //! previous one plus what its release notes list. Handlers ask named questions
 //! (`dialect.groups`), never `version >= 7`.
 
@@ -65,6 +65,15 @@ pub struct Dialect {
     /// Up to MSNP7, `CHG tr FLN` is the draft's "semi-offline" state (treated as HDN);
     /// MSNP8 answers it with 201.
     pub semi_offline: bool,
+    /// MSNP9: display pictures: `CHG` takes an MSNObject, `ILN` and `NLN` carry it.
+    pub msnobj: bool,
+    /// MSNP9: `QNG` tells the client how many seconds to wait before its next `PNG`.
+    pub qng_interval: bool,
+    /// MSNP9: `PGD` replaced `PAG`, which is answered `715`.
+    pub pgd: bool,
+    /// Until MSNP8 a client may ask for `LST` and `LSG` outside `SYN`; MSNP9 removed them
+    /// (the official server then hung up).
+    pub list_queries: bool,
 }
 
 impl Dialect {
@@ -88,6 +97,10 @@ impl Dialect {
         client_caps: false,
         notices: Notices::Mail2,
         semi_offline: true,
+        msnobj: false,
+        qng_interval: false,
+        pgd: false,
+        list_queries: true,
     };
     pub const MSNP3: Dialect = Dialect {
         version: 3,
@@ -115,10 +128,26 @@ impl Dialect {
         semi_offline: false,
         ..Self::MSNP7
     };
+    pub const MSNP9: Dialect = Dialect {
+        version: 9,
+        msnobj: true,
+        qng_interval: true,
+        pgd: true,
+        list_queries: false,
+        ..Self::MSNP8
+    };
 
     /// Every version this server speaks, newest first.
-    pub const SUPPORTED: [Dialect; 7] =
-        [Self::MSNP8, Self::MSNP7, Self::MSNP6, Self::MSNP5, Self::MSNP4, Self::MSNP3, Self::MSNP2];
+    pub const SUPPORTED: [Dialect; 8] = [
+        Self::MSNP9,
+        Self::MSNP8,
+        Self::MSNP7,
+        Self::MSNP6,
+        Self::MSNP5,
+        Self::MSNP4,
+        Self::MSNP3,
+        Self::MSNP2,
+    ];
 
     /// The name used in `VER`, e.g. `MSNP7`.
     pub fn name(&self) -> String {
@@ -134,7 +163,8 @@ impl Dialect {
             5 => "MSNP5 MSNP4 CVR0",
             6 => "MSNP6 MSNP5 MSNP4 CVR0",
             7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
-            _ => "MSNP8 CVR0",
+            8 => "MSNP8 CVR0",
+            _ => "MSNP9 MSNP8 CVR0",
         }
     }
 
@@ -176,20 +206,20 @@ impl fmt::Display for Dialect {
 /// `URL` services: (name, first version, last version, Passport site id).
 const URL_SERVICES: [(&str, u8, u8, u32); 15] = [
     ("PASSWORD", 2, 2, 2),
-    ("INBOX", 2, 8, 2),
-    ("COMPOSE", 2, 8, 2),
-    ("MESSAGE", 2, 8, 2),
-    ("FOLDERS", 2, 8, 2),
-    ("PERSON", 2, 8, 4263),
-    ("MOBILE", 5, 8, 961),
-    ("CHGMOB", 5, 8, 961),
-    ("PROFILE", 6, 8, 4263),
+    ("INBOX", 2, 9, 2),
+    ("COMPOSE", 2, 9, 2),
+    ("MESSAGE", 2, 9, 2),
+    ("FOLDERS", 2, 9, 2),
+    ("PERSON", 2, 9, 4263),
+    ("MOBILE", 5, 9, 961),
+    ("CHGMOB", 5, 9, 961),
+    ("PROFILE", 6, 9, 4263),
     ("N2PACCOUNT", 6, 6, 2823),
     ("N2PFUND", 6, 6, 2823),
-    ("CHAT", 7, 8, 2260),
-    ("ADDRBOOK", 8, 8, 2),
-    ("ADVSEARCH", 8, 8, 2),
-    ("INTSEARCH", 8, 8, 2),
+    ("CHAT", 7, 9, 2260),
+    ("ADDRBOOK", 8, 9, 2),
+    ("ADVSEARCH", 8, 9, 2),
+    ("INTSEARCH", 8, 9, 2),
 ];
 
 /// What `VER` settles on.
@@ -232,10 +262,11 @@ mod tests {
 
     #[test]
     fn negotiation_picks_the_newest_common_dialect() {
-        let cases: [(&str, Negotiated); 7] = [
+        let cases: [(&str, Negotiated); 8] = [
             ("MSNP7 MSNP6 MSNP5 MSNP4 CVR0", Negotiated::Dialect(Dialect::MSNP7)),
             ("MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP8)),
-            ("MSNP9 MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP8)),
+            ("MSNP9 MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP9)),
+            ("MSNP10 MSNP9 CVR0", Negotiated::Dialect(Dialect::MSNP9)),
             ("MSNP15 MSNP10 msnp2 CVRO", Negotiated::Dialect(Dialect::MSNP2)),
             ("MSNP2 MSNP5 MSNP3", Negotiated::Dialect(Dialect::MSNP5)),
             ("MSNP13 CVR0", Negotiated::Cvr0),
@@ -252,7 +283,9 @@ mod tests {
         assert!(!Dialect::MSNP5.knows("QRY") && Dialect::MSNP6.knows("QRY"));
         assert!(!Dialect::MSNP6.knows("ADG") && Dialect::MSNP7.knows("LSG"));
         assert!(Dialect::MSNP7.knows("INF") && !Dialect::MSNP8.knows("INF"));
-        assert!(!Dialect::MSNP8.knows("UUX"));
+        assert!(!Dialect::MSNP8.knows("UUX") && !Dialect::MSNP9.knows("UUX"));
+        assert!(!Dialect::MSNP8.knows("PGD") && Dialect::MSNP9.knows("PGD"));
+        assert_eq!(Dialect::MSNP9.url_service("CHAT"), Some(2260));
         assert_eq!(Dialect::MSNP2.url_service("PASSWORD"), Some(2));
         assert_eq!(Dialect::MSNP3.url_service("PASSWORD"), None);
         assert_eq!(Dialect::MSNP7.url_service("CHAT"), Some(2260));
@@ -263,5 +296,9 @@ mod tests {
     fn the_changelog_accumulates() {
         assert_eq!(Dialect::MSNP8.auth_package(), "TWN");
         assert_eq!(Dialect::MSNP4.auth_package(), "MD5");
+        let nine = Dialect::MSNP9;
+        assert!(nine.client_caps && nine.compact_syn && nine.groups && nine.msnobj && !nine.list_queries);
+        let eight = Dialect::MSNP8;
+        assert!(eight.list_queries && !eight.msnobj && !eight.qng_interval && !eight.pgd);
     }
 }

@@ -75,13 +75,17 @@ pub enum ProtocolError {
     AuthFailed,
     #[error("the server is going down: no new logins")]
     GoingDown,
+    #[error("{0} is not a command of this version any more")]
+    Removed(String),
+    #[error("a MSG D that is no P2P message")]
+    BadP2p,
 }
 
 impl ProtocolError {
     /// The numeric code sent as `<code> <trid>`, if the protocol has one.
     pub fn code(&self) -> Option<u16> {
         Some(match self {
-            Self::Garbage | Self::WrongDirection(_) => return None,
+            Self::Garbage | Self::WrongDirection(_) | Self::Removed(_) => return None,
             Self::Syntax | Self::Unknown(_) => 200,
             Self::InvalidParameter | Self::InvalidValue => 201,
             Self::UnknownUser => 205,
@@ -111,6 +115,7 @@ impl ProtocolError {
             Self::AuthFailed => 911,
             // 600 "server busy": 604 ("going down") is not in every version's list.
             Self::GoingDown => 600,
+            Self::BadP2p => 282,
         })
     }
 
@@ -125,6 +130,7 @@ impl ProtocolError {
                 | Self::AuthFailed
                 | Self::ChallengeFailed
                 | Self::GoingDown
+                | Self::Removed(_)
         )
     }
 }

@@ -5,6 +5,7 @@ pub mod command;
 pub mod dialect;
 pub mod error;
 pub mod lists;
+pub mod msnobj;
 pub mod render;
 pub mod reply;
 pub mod view;

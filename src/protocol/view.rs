@@ -2,6 +2,7 @@
 //! fills these, the presence registry holds [`Shown`], and [`super::render`] reads them.
 
 use super::lists::{Blp, Gtc, ListSet, Property, Status};
+use super::msnobj::MsnObject;
 use super::{Email, Encoded};
 
 /// Declares a number that names one kind of thing, so that two kinds cannot be swapped:
@@ -58,6 +59,8 @@ pub struct Shown {
     pub status: Status,
     /// MSNP8 client capabilities, relayed as sent.
     pub caps: u32,
+    /// MSNP9: the display picture's MSNObject, as its client sent it.
+    pub object: Option<MsnObject>,
 }
 
 /// Property values; `None` is unset. Flags (`MOB`, `MBE`) are `"Y"`/`"N"`, unset meaning `N`.

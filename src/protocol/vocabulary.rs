@@ -88,6 +88,7 @@ pub const ALL: &[Spec] = &[
     command("IMS", |d| d.ims),
     command("PRP", |d| d.properties),
     Spec { client_payload: true, ..command("PAG", |d| d.properties) },
+    Spec { client_payload: true, ..command("PGD", |d| d.pgd) },
     Spec { client_payload: true, ..command("SDC", |d| d.properties) },
     command("CHL", |d| d.challenges),
     Spec { client_payload: true, ..command("QRY", |d| d.challenges) },
@@ -113,6 +114,6 @@ mod tests {
             assert_eq!(ALL.iter().filter(|s| s.name == spec.name).count(), 1, "{}", spec.name);
         }
         let client_payloads: Vec<&str> = ALL.iter().filter(|s| s.client_payload).map(|s| s.name).collect();
-        assert_eq!(client_payloads, ["MSG", "PAG", "SDC", "QRY"]);
+        assert_eq!(client_payloads, ["MSG", "PAG", "PGD", "SDC", "QRY"]);
     }
 }

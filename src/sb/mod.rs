@@ -1,7 +1,9 @@
 //! The switchboard: where chats happen. A caller arrives with the cookie from `XFR SB`
 //! (`USR`), invites others (`CAL`, which makes their notification session send `RNG`),
 //! invitees arrive with theirs (`ANS`), and `MSG` is relayed to everyone else. The
-//! protocol did not change between MSNP2 and MSNP8, so nothing here asks for a dialect.
+//! protocol did not change between MSNP2 and MSNP8; MSNP9 added the `D` acknowledgement
+//! for P2P data, which no older client sends. The switchboard has no `VER`, so nothing here
+//! asks for a dialect: `D` is taken from anyone.
 
 #[cfg(test)]
 mod tests;
@@ -16,7 +18,7 @@ use crate::conn::{Outcome, Service};
 use crate::mailbox::SessionHandle;
 use crate::metrics::Metrics;
 use crate::presence::{Event, Presence};
-use crate::protocol::command::{trid_of, Ack, SbCommand};
+use crate::protocol::command::{is_p2p, trid_of, Ack, SbCommand};
 use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
 use crate::store::{internal, Store};
 
@@ -49,6 +51,9 @@ impl Sb {
             (None, _) => Err(ProtocolError::NotLoggedIn),
             (Some(_), SbCommand::Usr { .. } | SbCommand::Ans { .. }) => Err(ProtocolError::AlreadyLoggedIn),
             (Some(_), SbCommand::Cal { tr, email }) => self.cal(tr, email).await,
+            (Some(_), SbCommand::Msg { ack: Ack::Data, payload, .. }) if !is_p2p(&payload) => {
+                Err(ProtocolError::BadP2p)
+            }
             (Some(_), SbCommand::Msg { tr, ack, payload }) => Ok(self.msg(tr, ack, payload)),
             (Some(_), SbCommand::Unknown { name }) => Err(ProtocolError::Unknown(name)),
         }
@@ -130,8 +135,9 @@ impl Sb {
         Ok(Outcome::reply(render::ringing(tr, chat.id)))
     }
 
-    /// `MSG tr U|N|A len`: relayed to everyone else as `MSG handle name len`. `N` hears
-    /// only of failure (`NAK`), `A` of both (`ACK`/`NAK`); a message to nobody failed.
+    /// `MSG tr U|N|A|D len`: relayed, bytes as they came, to everyone else as `MSG handle
+    /// name len`. `N` hears only of failure (`NAK`), `A` and `D` of both (`ACK`/`NAK`); a
+    /// message to nobody failed.
     fn msg(&mut self, tr: TrId, ack: Ack, payload: bytes::Bytes) -> Outcome {
         let (chat, me) = self.joined.as_ref().expect("MSG is dispatched only after joining");
         let event = SbEvent::Message { from: me.who.clone(), payload };
@@ -139,8 +145,8 @@ impl Sb {
         self.ctx.metrics.messages_relayed.inc_by(delivery.delivered as u64);
         let all = delivery.recipients > 0 && delivery.delivered == delivery.recipients;
         match (ack, all) {
-            (Ack::Always, true) => Outcome::reply(render::ack(tr)),
-            (Ack::Always | Ack::OnFailure, false) => Outcome::reply(render::nak(tr)),
+            (Ack::Always | Ack::Data, true) => Outcome::reply(render::ack(tr)),
+            (Ack::Always | Ack::Data | Ack::OnFailure, false) => Outcome::reply(render::nak(tr)),
             _ => Outcome::default(),
         }
     }

@@ -55,6 +55,7 @@ impl World {
             name: Encoded::new(email),
             status: Status::Online,
             caps: 0,
+            object: None,
         };
         presence.publish(user.id, conn, Arc::new(shown));
         (user.id, rx)

@@ -137,3 +137,8 @@ pub fn out_shutdown() -> Reply {
 pub fn qng() -> Reply {
     Reply::new("QNG")
 }
+
+/// `QNG seconds` (MSNP9): the answer to `PNG`, with when to send the next one.
+pub fn qng_in(secs: u64) -> Reply {
+    Reply::new("QNG").arg(secs)
+}

@@ -1,34 +1,37 @@
 //! Presence: the CHG echo, ILN and NLN/FLN, IMS, and the CHL/QRY challenge.
 
+use crate::protocol::msnobj::MsnObject;
 use crate::protocol::view::Shown;
 use crate::protocol::{Dialect, Email, Reply, TrId};
 
-/// `ILN tr status handle name {caps}`: a contact's presence at login or ADD.
+/// `ILN tr status handle name {caps {msnobj}}`: a contact's presence at login or ADD.
 pub fn iln(tr: TrId, d: &Dialect, shown: &Shown) -> Reply {
     presence_line(Reply::to("ILN", tr), d, shown)
 }
 
-/// `NLN status handle name {caps}`: a contact's presence changed.
+/// `NLN status handle name {caps {msnobj}}`: a contact's presence changed.
 pub fn nln(d: &Dialect, shown: &Shown) -> Reply {
     presence_line(Reply::new("NLN"), d, shown)
 }
 
 fn presence_line(reply: Reply, d: &Dialect, shown: &Shown) -> Reply {
     let reply = reply.arg(shown.status).arg(&shown.email).arg(&shown.name);
-    if d.client_caps {
-        reply.arg(shown.caps)
-    } else {
-        reply
-    }
+    with_caps(reply, d, shown.caps, shown.object.as_ref())
 }
 
-/// `CHG tr status {caps}`: the echo of a status change. `status` is echoed as sent.
-pub fn chg(tr: TrId, d: &Dialect, status: &str, caps: u32) -> Reply {
-    let reply = Reply::to("CHG", tr).arg(status);
-    if d.client_caps {
-        reply.arg(caps)
-    } else {
-        reply
+/// `CHG tr status {caps {msnobj}}`: the echo of a status change. `status` is echoed as
+/// sent, and the MSNObject exactly as received.
+pub fn chg(tr: TrId, d: &Dialect, status: &str, caps: u32, object: Option<&MsnObject>) -> Reply {
+    with_caps(Reply::to("CHG", tr).arg(status), d, caps, object)
+}
+
+/// The capabilities (MSNP8) and the MSNObject (MSNP9, when there is one) that end a
+/// presence line.
+fn with_caps(reply: Reply, d: &Dialect, caps: u32, object: Option<&MsnObject>) -> Reply {
+    match (d.client_caps, object.filter(|_| d.msnobj)) {
+        (false, _) => reply,
+        (true, None) => reply.arg(caps),
+        (true, Some(object)) => reply.arg(caps).arg(object.as_str()),
     }
 }
 
