@@ -80,8 +80,11 @@ async fn ack_modes() {
     for _ in 0..3 {
         assert!(bob.recv().await.line.starts_with("MSG alice@example.com Alice"));
     }
-    // An unknown ack mode: hung up on, nothing relayed.
+    // MSNP9's `D` is for P2P data only: a text message so sent is refused, not relayed.
     alice.send_payload("MSG 6 D", HELLO).await;
+    alice.transcript("S: 282 6").await;
+    // An unknown ack mode: hung up on, nothing relayed.
+    alice.send_payload("MSG 7 X", HELLO).await;
     alice.expect_closed().await;
     bob.transcript(&format!("S: BYE {ALICE}")).await;
 }
