@@ -11,6 +11,7 @@ use crate::credentials::Credentials;
 use crate::presence::{Ending, Presence};
 use crate::protocol::Email;
 use crate::store::{Store, StoreError, User};
+use crate::tickets::Tickets;
 
 /// The store and the registries of live sessions, for changes that concern both.
 #[derive(Debug, Clone)]
@@ -18,6 +19,7 @@ pub struct Accounts {
     pub store: Store,
     pub presence: Presence,
     pub chats: Arc<Switchboards>,
+    pub tickets: Arc<Tickets>,
 }
 
 /// The live sessions an operation ended.
@@ -58,8 +60,10 @@ impl Accounts {
         Ok(self.end(&user, Ending::NewPassword))
     }
 
-    /// Ends every live session of `user`.
+    /// Ends every live session of `user`, and withdraws its Passport tickets (a login under
+    /// way is refused too: the notification server reads the account again at `USR S`).
     fn end(&self, user: &User, why: Ending) -> Ended {
+        self.tickets.revoke(user.id);
         let ended =
             Ended { notification: self.presence.end(user.id, why), chats: self.chats.end_for(user.id, why) };
         let (notification, chats) = (ended.notification, ended.chats);

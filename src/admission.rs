@@ -19,8 +19,9 @@ pub use crate::protocol::view::ConnId;
 pub struct Closing(Arc<AtomicBool>);
 
 impl Closing {
-    pub fn begin(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    /// Begins it; false if it had begun already.
+    pub fn begin(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
     }
 
     pub fn is_closing(&self) -> bool {

@@ -221,11 +221,11 @@ impl Switchboards {
         session: SessionId,
         handle: SessionHandle<SbEvent>,
     ) -> Option<(Chat, Vec<Participant>, Participant)> {
-        let (chat, cookie) = {
-            let mut inner = self.lock();
-            let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session == Some(session))?;
-            (inner.sessions.get(&session)?.clone(), cookie)
-        };
+        // The lock over all chats is held until the joiner is in: an account ended meanwhile
+        // (`end_for`) either voided the cookie first or finds the joiner in the chat.
+        let mut inner = self.lock();
+        let cookie = redeem(&mut inner, cookie, email).filter(|c| c.session == Some(session))?;
+        let chat = inner.sessions.get(&session)?.clone();
         let me = cookie.participant(handle);
         let mut s = chat.lock();
         if s.ended {

@@ -53,9 +53,9 @@ pub struct Web {
     /// notices and the admin page; empty: the listener's port on the host the client asked
     /// the nexus for (none when the pages listen on loopback).
     pub public_url: String,
-    /// Whether a request from a proxy on loopback is counted by the last address in its
-    /// `X-Forwarded-For` header rather than the proxy's.
-    pub trust_forwarded_for: bool,
+    /// Proxies whose requests count by the last address in their `X-Forwarded-For`
+    /// header rather than their own.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub registration: Registration,
     /// Form submissions allowed per address within the window.
     pub forms_per_ip: u32,

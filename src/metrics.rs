@@ -57,6 +57,8 @@ type Latency = Family<Query, Histogram, fn() -> Histogram>;
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// One scrape at a time: each sets the gauges, then encodes them.
+    scraping: std::sync::Mutex<()>,
     pub logins: Family<Login, Counter>,
     pub connections: Family<Connection, Counter>,
     pub chats_opened: Counter,
@@ -102,6 +104,7 @@ impl Default for Metrics {
             chats: Gauge::default(),
             participants: Gauge::default(),
             registry: Registry::default(),
+            scraping: std::sync::Mutex::new(()),
         };
         let r = &mut registry;
         r.register("logins", "Notification-server logins by method and result", metrics.logins.clone());
@@ -169,6 +172,7 @@ impl Metrics {
 
     /// The exposition text, with the gauges set to `now`.
     pub fn render(&self, now: Gauges) -> String {
+        let _one = self.scraping.lock().unwrap_or_else(|p| p.into_inner());
         self.sessions.clear();
         for (version, count) in now.sessions {
             self.sessions.get_or_create(&Version { version }).set(count);

@@ -212,7 +212,9 @@ impl Presence {
         let entry = match online.remove(&id) {
             Some(older) => {
                 kicked = Some(older.session.clone());
-                Entry { session, about, status_set: false, loaded: false, ..older }
+                // Its picture is the new login's to set (its first CHG), not the old one's.
+                let shown = older.shown.map(|s| Arc::new(Shown { object: None, ..(*s).clone() }));
+                Entry { session, about, shown, status_set: false, loaded: false, ..older }
             }
             None => Entry {
                 session,

@@ -224,7 +224,12 @@ impl Services {
             chats: chats.clone(),
             metrics: metrics.clone(),
         };
-        let accounts = Accounts { store: store.clone(), presence: presence.clone(), chats: chats.clone() };
+        let accounts = Accounts {
+            store: store.clone(),
+            presence: presence.clone(),
+            chats: chats.clone(),
+            tickets: tickets.clone(),
+        };
         let web_url = config.web_url(addrs.web.map(crate::config::reachable));
         let shared =
             web::Shared { accounts, metrics: metrics.clone(), closing: closing.clone(), token, web_url };

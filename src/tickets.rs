@@ -65,6 +65,12 @@ impl Tickets {
         (Instant::now() < ticket.expires).then_some(ticket.owner)
     }
 
+    /// Withdraws every outstanding ticket of `user` (its password changed, or it was
+    /// disabled or deleted).
+    pub fn revoke(&self, user: UserId) {
+        self.issued.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, t| t.owner.user_id != user);
+    }
+
     fn len(&self) -> usize {
         self.issued.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

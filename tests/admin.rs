@@ -186,6 +186,11 @@ async fn a_notice_reaches_every_version_in_its_form() {
     }
     let empty = api(&server, "POST", "/broadcast", r#"{"text":"  "}"#).await;
     assert_eq!(empty.status, 400, "{empty:?}");
+    let control = api(&server, "POST", "/broadcast", r#"{"text":"bell \u0007"}"#).await;
+    assert_eq!(control.status, 400, "{control:?}");
+    let not_json = api(&server, "POST", "/broadcast", "text=hello").await;
+    assert_eq!(not_json.status, 400, "{not_json:?}");
+    assert!(not_json.body.starts_with("{\"error\":"), "{}", not_json.body);
 }
 
 #[tokio::test]
@@ -248,5 +253,31 @@ async fn the_health_check_fails_when_the_database_does() {
     assert_eq!((ok.status, ok.body.as_str()), (200, "ok\n"));
     server.store.close().await;
     let failing = request(server.addrs.admin, "GET", "/healthz", &[], "").await;
-    assert_eq!(failing.status, 503, "{failing:?}");
+    assert_eq!((failing.status, failing.body.as_str()), (503, "database unavailable\n"), "{failing:?}");
+}
+
+#[tokio::test]
+async fn a_login_under_way_is_refused_once_the_account_changes() {
+    let server = start().await;
+    server.add_user("alice@example.com", "alice-pw").await;
+    server.add_user("bob@example.com", "bob-pw").await;
+    // MD5: the salt was handed out before the account was disabled.
+    let mut ns = server.notification().await;
+    ns.transcript(
+        "C: VER 1 MSNP7\nS: VER 1 MSNP7\nC: INF 2\nS: INF 2 MD5\nC: USR 3 MD5 I alice@example.com\nS: USR 3 MD5 S {salt}",
+    )
+    .await;
+    let response = msnd::credentials::md5_hex(&[ns.var("salt").as_bytes(), b"alice-pw"]);
+    assert_eq!(api(&server, "POST", "/accounts/alice@example.com/disable", "{}").await.status, 200);
+    ns.send(&format!("USR 4 MD5 S {response}")).await;
+    ns.transcript("S: 911 4\nS: (closed)").await;
+    // Passport: the ticket was issued before the password changed.
+    let ns = server.msnp8_challenge("bob@example.com").await;
+    let ticket = server.passport_login("bob@example.com", "bob-pw", &ns.var("challenge")).await.unwrap();
+    let mut ns = ns;
+    let changed =
+        api(&server, "POST", "/accounts/bob@example.com/password", r#"{"password":"new-pw"}"#).await;
+    assert_eq!(changed.status, 200);
+    ns.send(&format!("USR 7 TWN S {ticket}")).await;
+    ns.transcript("S: 911 7\nS: (closed)").await;
 }

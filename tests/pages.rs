@@ -171,7 +171,7 @@ async fn behind_a_proxy_forms_count_against_the_forwarded_address() {
     let server = TestServer::start_with(|c| {
         c.web.registration = Registration::Open;
         c.web.forms_per_ip = 1;
-        c.web.trust_forwarded_for = true;
+        c.web.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;
     let (csrf, _) = get_page(&server, "/register").await;

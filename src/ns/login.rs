@@ -179,6 +179,18 @@ impl Ns {
                 (challenge.user.filter(issued_to), ticket.to_owned())
             }
         };
+        // The account as it is now: deleted, disabled or given a new password since `USR I`
+        // (the operator ending its sessions meanwhile), it is refused.
+        let user = match user {
+            Some(then) => {
+                let lookup = self.ctx.store.user(&then.email);
+                let now = metrics.timed("account", lookup).await.map_err(internal)?;
+                now.filter(|u| {
+                    u.id == then.id && u.md5_salt == then.md5_salt && u.md5_digest == then.md5_digest
+                })
+            }
+            None => None,
+        };
         match user {
             // The right password for a disabled account: refused like a wrong one.
             Some(user) if user.disabled => {

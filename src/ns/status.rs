@@ -23,8 +23,13 @@ impl Online {
         tr: TrId,
         status: &str,
         caps: Option<u32>,
-        object: Option<MsnObject>,
+        object: Option<String>,
     ) -> Result<Outcome, ProtocolError> {
+        // Older dialects have no MSNObject: a fourth token there is passed over.
+        let object = match object {
+            Some(token) if self.dialect.msnobj => MsnObject::parse(&token)?,
+            _ => None,
+        };
         let new = match status.parse::<Status>() {
             Ok(status) => status,
             Err(_) if status == "FLN" && self.dialect.semi_offline => Status::Hidden,
@@ -36,7 +41,7 @@ impl Online {
         if self.dialect.client_caps {
             self.caps = caps.unwrap_or(0);
         }
-        self.object = object.filter(|_| self.dialect.msnobj);
+        self.object = object;
         let mut replies = vec![render::chg(tr, &self.dialect, status, self.caps, self.object.as_ref())];
         self.publish();
         if first {

@@ -6,7 +6,6 @@ use std::str::{FromStr, SplitAsciiWhitespace};
 use bytes::Bytes;
 
 use super::lists::{Blp, GroupId, Gtc, List, Property};
-use super::msnobj::MsnObject;
 use super::view::SessionId;
 use super::Frame;
 use super::{url_decode, Email, ProtocolError, TrId};
@@ -58,7 +57,8 @@ pub enum Command {
     /// `PRP tr property {value}`
     Prp { tr: TrId, property: Property, value: Option<String> },
     /// `CHG tr status {caps}`; the status is checked by the handler (`FLN` differs by version).
-    Chg { tr: TrId, status: String, caps: Option<u32>, object: Option<MsnObject> },
+    /// `CHG tr status {caps {msnobj}}`; the MSNObject is checked where the dialect has one.
+    Chg { tr: TrId, status: String, caps: Option<u32>, object: Option<String> },
     /// `URL tr service {param}`
     Url { tr: TrId, service: String },
     /// `SND tr handle ..` (MSNP2–4 e-mail invitation)
@@ -149,7 +149,7 @@ impl Command {
                 tr: args.parse()?,
                 status: args.next()?.to_owned(),
                 caps: args.optional_number()?,
-                object: args.0.next().map(MsnObject::parse).transpose()?.flatten(),
+                object: args.0.next().map(str::to_owned),
             },
             "URL" => {
                 let command = Command::Url { tr: args.parse()?, service: args.next()?.to_ascii_uppercase() };
@@ -530,7 +530,7 @@ mod tests {
             ),
             (
                 "CHG 9 NLN 28 0",
-                Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28), object: None },
+                Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28), object: Some("0".into()) },
             ),
             ("URL 15 inbox", Command::Url { tr: TrId(15), service: "INBOX".into() }),
             ("UUX 3 12", Command::Unknown { name: "UUX".into(), tr: Some(TrId(3)) }),

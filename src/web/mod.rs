@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::http::HeaderMap;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -41,8 +42,14 @@ pub struct Context {
     pub stop: CancellationToken,
     /// The admin credential, as read from (or first written to) its file.
     pub token: String,
-    /// Form submissions per address (sign-up, account changes, admin log-ins).
+    /// Form submissions per address (sign-up, account changes) and, apart, admin page
+    /// log-ins: a flood of the one must not lock the operator out of the other.
     pub forms: Throttle<IpAddr>,
+    pub admin_logins: Throttle<IpAddr>,
+    /// Argon2 checks and hashes for the pages, a few at a time (each holds ~19 MiB).
+    pub hashing: Semaphore,
+    /// Checked for an unknown account, so that it costs what a wrong password does.
+    pub stand_in_hash: String,
     pub admin_sessions: admin::Sessions,
     /// Numbers the operator's notices, so clients tell one from the next.
     pub notices: AtomicU32,
@@ -66,6 +73,9 @@ impl Context {
         let window = Duration::from_secs(config.web.form_window_secs);
         Context {
             forms: Throttle::new(config.web.forms_per_ip, window),
+            admin_logins: Throttle::new(config.web.forms_per_ip, window),
+            hashing: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            stand_in_hash: crate::credentials::passport_hash(&random_token()),
             web_url,
             admin_sessions: admin::Sessions::default(),
             notices: AtomicU32::new(1),
@@ -79,11 +89,11 @@ impl Context {
         }
     }
 
-    /// The address a request counts against: its connection's or, from a proxy on loopback
-    /// when `web.trust_forwarded_for` is set, the last one in its `X-Forwarded-For`.
+    /// The address a request counts against: its connection's or, from one of
+    /// `web.trusted_proxies`, the last one in its `X-Forwarded-For`.
     pub fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         let ip = peer.ip().to_canonical();
-        if !(self.config.web.trust_forwarded_for && ip.is_loopback()) {
+        if !self.config.web.trusted_proxies.contains(&ip) {
             return ip;
         }
         let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());

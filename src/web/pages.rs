@@ -131,7 +131,7 @@ async fn sign_up(
         return Err(Refusal::bad(text));
     }
     check_new_password(&form.password, &form.again)?;
-    let creds = hash(&form.password).await;
+    let creds = hash(ctx, &form.password).await;
     let store = &ctx.accounts.store;
     let created = match mode {
         Registration::Invite => {
@@ -168,8 +168,9 @@ fn check_new_password(password: &str, again: &str) -> Result<(), Refusal> {
 }
 
 /// Argon2id takes tens of milliseconds: off the async threads.
-async fn hash(password: &str) -> Credentials {
+async fn hash(ctx: &Context, password: &str) -> Credentials {
     let password = password.to_owned();
+    let _turn = ctx.hashing.acquire().await.expect("the semaphore is never closed");
     tokio::task::spawn_blocking(move || Credentials::new(&password)).await.expect("hashing does not panic")
 }
 
@@ -240,7 +241,7 @@ async fn change_password(
     let outcome = async {
         let email = authenticate(&ctx, peer, &headers, &form).await?;
         check_new_password(&form.password, &form.again)?;
-        let creds = hash(&form.password).await;
+        let creds = hash(&ctx, &form.password).await;
         ctx.accounts.set_password(&email, &creds).await.map_err(internal)?;
         info!(user = %email, peer = %ctx.client(peer, &headers), "password changed on the account page");
         Ok(format!("The password of {email} is changed. Sign in again with the new one."))
@@ -285,7 +286,9 @@ fn answer(headers: &HeaderMap, outcome: Result<String, Refusal>, form: &Change) 
 }
 
 /// The account a change is for, if its current password is right. A wrong password and an
-/// unknown or disabled account get the same answer.
+/// unknown or disabled account get the same answer, after the same Argon2 check (an
+/// unknown one against a stand-in hash), so that neither the answer nor its time tells
+/// whether the account exists.
 async fn authenticate(
     ctx: &Context,
     peer: SocketAddr,
@@ -296,11 +299,15 @@ async fn authenticate(
     let wrong =
         || Refusal(StatusCode::FORBIDDEN, "The e-mail address or the current password is wrong.".into());
     let email: Email = form.email.trim().parse().map_err(|_| wrong())?;
-    let user =
-        ctx.accounts.store.user(&email).await.map_err(internal)?.filter(|u| !u.disabled).ok_or_else(wrong)?;
-    let current = form.current.clone();
-    let matches = tokio::task::spawn_blocking(move || {
-        password_matches(&current, &user.md5_salt, &user.md5_digest, user.passport_hash.as_deref())
+    let user = ctx.accounts.store.user(&email).await.map_err(internal)?.filter(|u| !u.disabled);
+    let (current, stand_in) = (form.current.clone(), ctx.stand_in_hash.clone());
+    let _turn = ctx.hashing.acquire().await.expect("the semaphore is never closed");
+    let matches = tokio::task::spawn_blocking(move || match user {
+        Some(u) => password_matches(&current, &u.md5_salt, &u.md5_digest, u.passport_hash.as_deref()),
+        None => {
+            let _same_cost = password_matches(&current, "", "", Some(&stand_in));
+            false
+        }
     })
     .await
     .unwrap_or(false);

@@ -82,6 +82,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A JSON body; one that is missing, not JSON or lacks a field gets `400` with an
+/// `{"error"}`, like every other refusal of the API.
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Body<T>, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(body)) => Ok(Body(body)),
+            Err(rejection) => Err(bad(rejection.body_text())),
+        }
+    }
+}
+
 fn bad(text: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, text.into())
 }
@@ -209,7 +224,7 @@ pub struct NewPassword {
 async fn api_password(
     State(ctx): State<Arc<Context>>,
     Path(email): Path<String>,
-    Json(body): Json<NewPassword>,
+    Body(body): Body<NewPassword>,
 ) -> Result<Json<Done>, ApiError> {
     let email = parse_email(&email)?;
     let ended = set_password(&ctx, &email, body.password).await?;
@@ -242,8 +257,8 @@ pub struct Reached {
 
 fn broadcast(ctx: &Context, text: &str) -> Result<usize, ApiError> {
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_NOTICE_CHARS {
-        return Err(bad(format!("a notice is 1 to {MAX_NOTICE_CHARS} characters")));
+    if text.is_empty() || text.chars().count() > MAX_NOTICE_CHARS || text.chars().any(char::is_control) {
+        return Err(bad(format!("a notice is one line of 1 to {MAX_NOTICE_CHARS} characters")));
     }
     let id = ctx.notices.fetch_add(1, Ordering::Relaxed);
     let reached = ctx.accounts.presence.broadcast(&Event::Notice { id, text: text.into() });
@@ -253,7 +268,7 @@ fn broadcast(ctx: &Context, text: &str) -> Result<usize, ApiError> {
 
 async fn api_broadcast(
     State(ctx): State<Arc<Context>>,
-    Json(body): Json<Broadcast>,
+    Body(body): Body<Broadcast>,
 ) -> Result<Json<Reached>, ApiError> {
     Ok(Json(Reached { reached: broadcast(&ctx, &body.text)? }))
 }
@@ -273,11 +288,10 @@ fn maintenance(ctx: &Context, request: &Maintenance) -> Result<usize, ApiError> 
     if request.minutes > MAX_MAINTENANCE_MINUTES {
         return Err(bad(format!("at most {MAX_MAINTENANCE_MINUTES} minutes")));
     }
-    if ctx.closing.is_closing() {
+    if !ctx.closing.begin() {
         return Err(ApiError(StatusCode::CONFLICT, "a maintenance shutdown is already under way".into()));
     }
     let after = Duration::from_secs(request.secs.unwrap_or(u64::from(request.minutes) * 60));
-    ctx.closing.begin();
     let reached = ctx.accounts.presence.broadcast(&Event::Maintenance { minutes: request.minutes });
     warn!(
         minutes = request.minutes,
@@ -300,7 +314,7 @@ fn maintenance(ctx: &Context, request: &Maintenance) -> Result<usize, ApiError> 
 
 async fn api_maintenance(
     State(ctx): State<Arc<Context>>,
-    Json(body): Json<Maintenance>,
+    Body(body): Body<Maintenance>,
 ) -> Result<Json<Reached>, ApiError> {
     Ok(Json(Reached { reached: maintenance(&ctx, &body)? }))
 }
@@ -349,9 +363,10 @@ async fn healthz(State(ctx): State<Arc<Context>>) -> Response {
     let store = &ctx.accounts.store;
     match ctx.metrics.timed("health", store.healthy()).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        // The detail is for the log: whoever may ask /healthz need not learn paths.
         Err(e) => {
             warn!(error = %e, "health check: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -58,28 +58,19 @@ fn page_session(ctx: &Context, headers: &HeaderMap) -> Option<(String, String)> 
     ctx.admin_sessions.csrf(id).map(|csrf| (id.to_owned(), csrf))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct Flash {
-    done: Option<String>,
-    error: Option<String>,
+pub(super) async fn admin_page(State(ctx): State<Arc<Context>>, headers: HeaderMap) -> Response {
+    match page_session(&ctx, &headers) {
+        Some((_, csrf)) => page_with(&ctx, &csrf, StatusCode::OK, None).await,
+        None => login_page(None).into_response(),
+    }
 }
 
-pub(super) async fn admin_page(
-    State(ctx): State<Arc<Context>>,
-    headers: HeaderMap,
-    Query(flash): Query<Flash>,
-) -> Response {
-    let notice = match (flash.error, flash.done) {
-        (Some(error), _) => Some(Notice::Error(error)),
-        (None, Some(done)) => Some(Notice::Done(done)),
-        _ => None,
-    };
-    let Some((_, csrf)) = page_session(&ctx, &headers) else {
-        return login_page(notice).into_response();
-    };
-    match stats(&ctx).await {
-        Ok(stats) => dashboard(&ctx, &csrf, &stats, notice).into_response(),
+/// The admin page, with the outcome of what was just done on top (rendered in the answer
+/// to the form, never carried in a URL: a link cannot put words on the page, and a new
+/// invitation code stays out of the browser's history).
+async fn page_with(ctx: &Context, csrf: &str, status: StatusCode, notice: Option<Notice>) -> Response {
+    match stats(ctx).await {
+        Ok(stats) => (status, dashboard(ctx, csrf, &stats, notice)).into_response(),
         Err(ApiError(status, text)) => (status, login_page(Some(Notice::Error(text)))).into_response(),
     }
 }
@@ -111,7 +102,7 @@ pub(super) async fn login(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let client = ctx.client(peer, &headers);
-    if !ctx.forms.take(client) {
+    if !ctx.admin_logins.take(client) {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             login_page(Some(Notice::Error("Too many attempts: wait a few minutes.".into()))),
@@ -171,12 +162,10 @@ pub(super) async fn action(
     if !constant_time_eq(csrf.as_bytes(), form.csrf.as_bytes()) {
         return (StatusCode::FORBIDDEN, "this form did not come from the admin page\n").into_response();
     }
-    let outcome = carry_out(&ctx, &action, &form).await;
-    let query = match outcome {
-        Ok(done) => format!("done={}", crate::protocol::url_encode(&done)),
-        Err(ApiError(_, error)) => format!("error={}", crate::protocol::url_encode(&error)),
-    };
-    Redirect::to(&format!("/?{query}")).into_response()
+    match carry_out(&ctx, &action, &form).await {
+        Ok(done) => page_with(&ctx, &csrf, StatusCode::OK, Some(Notice::Done(done))).await,
+        Err(ApiError(status, error)) => page_with(&ctx, &csrf, status, Some(Notice::Error(error))).await,
+    }
 }
 
 async fn carry_out(ctx: &Context, action: &str, form: &ActionForm) -> Result<String, ApiError> {
