@@ -11,7 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Login {
@@ -87,59 +87,77 @@ fn latency() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 16))
 }
 
+/// `metric`, registered in `r` under `name` with `help`.
+fn registered<M: Metric + Clone>(r: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    r.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Metrics {
-        let mut registry = Registry::with_prefix("msnd");
-        let metrics = Metrics {
-            logins: Family::default(),
-            connections: Family::default(),
-            chats_opened: Counter::default(),
-            chat_joins: Counter::default(),
-            messages_relayed: Counter::default(),
-            presence_notifications: Counter::default(),
-            passport_requests: Family::default(),
-            tls_handshakes: Family::default(),
-            database: Family::new_with_constructor(latency as fn() -> Histogram),
-            sessions: Family::default(),
-            chats: Gauge::default(),
-            participants: Gauge::default(),
-            registry: Registry::default(),
+        let r = &mut Registry::with_prefix("msnd");
+        let latency = Family::new_with_constructor(latency as fn() -> Histogram);
+        Metrics {
+            logins: registered(
+                r,
+                "logins",
+                "Notification-server logins by method and result",
+                Family::default(),
+            ),
+            connections: registered(
+                r,
+                "connections",
+                "Connections by service, accepted or refused (and why)",
+                Family::default(),
+            ),
+            chats_opened: registered(r, "chats_opened", "Switchboard sessions opened", Counter::default()),
+            chat_joins: registered(
+                r,
+                "chat_joins",
+                "Participants who joined a chat, its opener included",
+                Counter::default(),
+            ),
+            messages_relayed: registered(
+                r,
+                "messages_relayed",
+                "Switchboard messages delivered to a participant",
+                Counter::default(),
+            ),
+            presence_notifications: registered(
+                r,
+                "presence_notifications",
+                "NLN and FLN lines sent to watchers",
+                Counter::default(),
+            ),
+            passport_requests: registered(
+                r,
+                "passport_requests",
+                "Passport requests by result",
+                Family::default(),
+            ),
+            tls_handshakes: registered(
+                r,
+                "tls_handshakes",
+                "Completed TLS handshakes by version and cipher",
+                Family::default(),
+            ),
+            database: registered(r, "database_seconds", "Database latency by query", latency),
+            sessions: registered(
+                r,
+                "sessions",
+                "Notification sessions online by protocol version",
+                Family::default(),
+            ),
+            chats: registered(r, "chats", "Switchboard sessions running", Gauge::default()),
+            participants: registered(
+                r,
+                "chat_participants",
+                "Participants in all running chats",
+                Gauge::default(),
+            ),
             scraping: std::sync::Mutex::new(()),
-        };
-        let r = &mut registry;
-        r.register("logins", "Notification-server logins by method and result", metrics.logins.clone());
-        r.register(
-            "connections",
-            "Connections by service, accepted or refused (and why)",
-            metrics.connections.clone(),
-        );
-        r.register("chats_opened", "Switchboard sessions opened", metrics.chats_opened.clone());
-        r.register(
-            "chat_joins",
-            "Participants who joined a chat, its opener included",
-            metrics.chat_joins.clone(),
-        );
-        r.register(
-            "messages_relayed",
-            "Switchboard messages delivered to a participant",
-            metrics.messages_relayed.clone(),
-        );
-        r.register(
-            "presence_notifications",
-            "NLN and FLN lines sent to watchers",
-            metrics.presence_notifications.clone(),
-        );
-        r.register("passport_requests", "Passport requests by result", metrics.passport_requests.clone());
-        r.register(
-            "tls_handshakes",
-            "Completed TLS handshakes by version and cipher",
-            metrics.tls_handshakes.clone(),
-        );
-        r.register("database_seconds", "Database latency by query", metrics.database.clone());
-        r.register("sessions", "Notification sessions online by protocol version", metrics.sessions.clone());
-        r.register("chats", "Switchboard sessions running", metrics.chats.clone());
-        r.register("chat_participants", "Participants in all running chats", metrics.participants.clone());
-        Metrics { registry, ..metrics }
+            registry: std::mem::take(r),
+        }
     }
 }
 

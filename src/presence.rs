@@ -15,7 +15,7 @@ use crate::mailbox::SessionHandle;
 use crate::protocol::lists::{Blp, List, ListSet, Property, Status};
 pub use crate::protocol::view::Shown;
 use crate::protocol::view::{SessionId, Snapshot, UserId};
-use crate::protocol::Email;
+use crate::protocol::{Dialect, Email};
 
 /// An online account's lists: which of its lists each contact is on, and the BLP default.
 /// Its RL says who to tell of its presence; whoever is told must also still have it on
@@ -128,8 +128,7 @@ impl Ending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct About {
     pub email: Email,
-    /// The protocol version, e.g. 8 for MSNP8.
-    pub version: u8,
+    pub dialect: Dialect,
     /// What the client said of itself in `CVR`, if it did.
     pub client: Option<String>,
     pub address: SocketAddr,
@@ -142,7 +141,7 @@ impl About {
     pub fn sample() -> About {
         About {
             email: "someone@example.com".parse().expect("an address"),
-            version: 8,
+            dialect: Dialect::MSNP8,
             client: None,
             address: SocketAddr::from(([127, 0, 0, 1], 1)),
             since: SystemTime::UNIX_EPOCH,
@@ -152,7 +151,7 @@ impl About {
 
 /// An online session as [`Presence::sessions`] lists it.
 #[derive(Debug, Clone)]
-pub struct Online {
+pub struct Listed {
     pub id: UserId,
     pub about: Arc<About>,
     /// The status it is shown with (`None` before its first `CHG`).
@@ -386,10 +385,10 @@ impl Presence {
     }
 
     /// Every online session, for the operator.
-    pub fn sessions(&self) -> Vec<Online> {
+    pub fn sessions(&self) -> Vec<Listed> {
         let online = self.lock();
         let status = |e: &Entry| e.shown.as_ref().map(|s| s.status);
-        online.iter().map(|(&id, e)| Online { id, about: e.about.clone(), status: status(e) }).collect()
+        online.iter().map(|(&id, e)| Listed { id, about: e.about.clone(), status: status(e) }).collect()
     }
 
     /// Ends the account's session, if it is online: it is told `OUT` and hangs up (and

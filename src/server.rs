@@ -156,7 +156,8 @@ impl Server {
         tracker.spawn(async move { web::serve(admin, web::admin::router(ctx.clone()), &ctx, "admin").await });
         if let Some(pages) = self.web {
             let ctx = web.clone();
-            tracker.spawn(async move { web::serve(pages, web::pages(ctx.clone()), &ctx, "web").await });
+            tracker
+                .spawn(async move { web::serve(pages, web::pages::router(ctx.clone()), &ctx, "web").await });
         }
         for (listener, serves) in self.listeners {
             let accept = Acceptor {

@@ -33,6 +33,12 @@ async fn passport_refused(server: &TestServer, email: &str, password: &str) {
     assert_eq!(refused.expect_err("Passport refuses the account").status, 401);
 }
 
+/// Neither login of `email` takes `password`: MD5 `911`, Passport `401`.
+async fn cannot_log_in(server: &TestServer, email: &str, password: &str) {
+    md5_refused(server, email, password).await;
+    passport_refused(server, email, password).await;
+}
+
 /// Alice (MSNP7) and Bob (MSNP8), friends, online and in one chat that Alice opened.
 struct Chatting {
     alice_ns: Client,
@@ -78,8 +84,7 @@ async fn a_disabled_account_loses_its_live_sessions_and_cannot_log_in() {
         reply.body
     );
     alice_is_gone(&mut c).await;
-    md5_refused(&server, "alice@example.com", "alice-pw").await;
-    passport_refused(&server, "alice@example.com", "alice-pw").await;
+    cannot_log_in(&server, "alice@example.com", "alice-pw").await;
     let reply = api(&server, "POST", "/accounts/alice@example.com/enable", "{}").await;
     assert_eq!(reply.status, 200, "{reply:?}");
     server.login("alice@example.com", "alice-pw", Dialect::MSNP7).await;
@@ -92,8 +97,7 @@ async fn a_deleted_account_loses_its_live_sessions_and_cannot_log_in() {
     let reply = api(&server, "POST", "/accounts/alice@example.com/delete", "{}").await;
     assert_eq!(reply.status, 200, "{reply:?}");
     alice_is_gone(&mut c).await;
-    md5_refused(&server, "alice@example.com", "alice-pw").await;
-    passport_refused(&server, "alice@example.com", "alice-pw").await;
+    cannot_log_in(&server, "alice@example.com", "alice-pw").await;
     let again = api(&server, "POST", "/accounts/alice@example.com/delete", "{}").await;
     assert_eq!(again.status, 404, "{again:?}");
     assert!(again.body.contains("no such account"), "{}", again.body);
@@ -107,8 +111,7 @@ async fn a_new_password_ends_the_live_sessions_and_the_old_one_no_longer_works()
         api(&server, "POST", "/accounts/alice@example.com/password", r#"{"password":"new-pw"}"#).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     alice_is_gone(&mut c).await;
-    md5_refused(&server, "alice@example.com", "alice-pw").await;
-    passport_refused(&server, "alice@example.com", "alice-pw").await;
+    cannot_log_in(&server, "alice@example.com", "alice-pw").await;
     server.login("alice@example.com", "new-pw", Dialect::MSNP7).await;
     server.login_msnp8("alice@example.com", "new-pw").await;
 }

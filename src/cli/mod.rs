@@ -181,28 +181,23 @@ async fn live_or_stored(config: &Config, command: UserCommand) -> anyhow::Result
         _ => unreachable!("`run` sends only these here"),
     };
     let email = parse_email(email)?.to_string();
-    let server = match admin::Admin::of(config) {
-        Ok(server) => server,
-        Err(admin::Unreached::NotRunning(_)) => return user(command, &open_existing(config).await?).await,
-        Err(admin::Unreached::Failed(e)) => return Err(e),
+    // Read once: with no server to take it, the database does.
+    let password = match &command {
+        UserCommand::Passwd { password_stdin, .. } => Some(read_password(*password_stdin)?),
+        _ => None,
     };
-    let body = match &command {
-        UserCommand::Passwd { password_stdin, .. } => {
-            serde_json::json!({ "password": read_password(*password_stdin)? })
-        }
-        _ => serde_json::json!({}),
-    };
+    let body = serde_json::json!({ "password": password });
     let path = format!("/accounts/{}/{action}", admin::segment(&email));
-    let done: crate::web::admin::Done = match server.post(&path, body.clone()) {
-        Ok(done) => done,
-        Err(admin::Unreached::NotRunning(_)) if action != "password" => {
-            return user(command, &open_existing(config).await?).await;
-        }
-        Err(admin::Unreached::NotRunning(_)) => {
-            let password = body["password"].as_str().unwrap_or_default().to_owned();
+    let sent = admin::Admin::of(config).and_then(|server| server.post(&path, body));
+    let done: crate::web::admin::Done = match (sent, password) {
+        (Ok(done), _) => done,
+        (Err(admin::Unreached::NotRunning(_)), Some(password)) => {
             return set_password(&open_existing(config).await?, &email, password).await;
         }
-        Err(admin::Unreached::Failed(e)) => return Err(e),
+        (Err(admin::Unreached::NotRunning(_)), None) => {
+            return user(command, &open_existing(config).await?).await
+        }
+        (Err(admin::Unreached::Failed(e)), _) => return Err(e),
     };
     let live = match (done.ended.notification, done.ended.chats) {
         (false, 0) => "it was not online".to_owned(),
@@ -398,14 +393,6 @@ async fn user(command: UserCommand, store: &Store) -> anyhow::Result<()> {
             let creds = credentials(read_password(password_stdin)?).await?;
             store.create_user(&email, &name, &creds).await.map(|_| format!("created {email}"))
         }
-        UserCommand::Passwd { email, password_stdin } => {
-            let email = parse_email(&email)?;
-            if store.user(&email).await?.is_none() {
-                bail!("no account {email}");
-            }
-            let creds = credentials(read_password(password_stdin)?).await?;
-            store.set_credentials(&email, &creds).await.map(|()| format!("password changed for {email}"))
-        }
         UserCommand::Del { email } => {
             let email = parse_email(&email)?;
             store.delete_user(&email).await.map(|()| format!("deleted {email}"))
@@ -425,7 +412,9 @@ async fn user(command: UserCommand, store: &Store) -> anyhow::Result<()> {
             };
             users.iter().map(line).collect::<Vec<_>>().join("\n")
         }),
-        UserCommand::Import { .. } => unreachable!("`run` handles imports"),
+        UserCommand::Import { .. } | UserCommand::Passwd { .. } => {
+            unreachable!("`run` handles imports, and `live_or_stored` new passwords")
+        }
     };
     store.close().await;
     match result {

@@ -222,7 +222,7 @@ impl Ns {
         let presence = &self.ctx.presence;
         let about = About {
             email: user.email.clone(),
-            version: dialect.version,
+            dialect,
             client: self.client.take(),
             address: self.peer.remote,
             since: SystemTime::now(),

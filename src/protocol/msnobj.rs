@@ -4,7 +4,7 @@
 //! clients' streams, a token is taken only if it is a well-formed `<msnobj .../>` element of
 //! bounded size.
 
-use super::ProtocolError;
+use super::{url_decode, ProtocolError};
 
 /// Longest token taken, URL-encoded (the official client's are 230-300 bytes).
 pub const MAX_MSNOBJ_BYTES: usize = 1024;
@@ -27,7 +27,8 @@ impl MsnObject {
         if token.len() > MAX_MSNOBJ_BYTES || !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ProtocolError::InvalidParameter);
         }
-        check(&percent_decode(token)?)?;
+        // url_decode leaves `+` as it is: the official client has it raw in base64 values.
+        check(&url_decode(token)?)?;
         Ok(Some(MsnObject(token.into())))
     }
 
@@ -35,26 +36,6 @@ impl MsnObject {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// `%XX` escapes decoded; `+` stays `+` (the official client leaves it raw in base64).
-fn percent_decode(token: &str) -> Result<String, ProtocolError> {
-    let bytes = token.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let byte =
-                hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or(ProtocolError::InvalidParameter)?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| ProtocolError::InvalidParameter)
 }
 
 /// `<msnobj name="value" .../>`: attribute names alphanumeric and each once, values free

@@ -9,7 +9,7 @@ pub mod admin;
 mod forms;
 mod layout;
 mod listener;
-mod pages;
+pub mod pages;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -113,11 +113,6 @@ pub async fn serve(listener: TcpListener, router: axum::Router, ctx: &Context, s
     {
         warn!(error = %e, service, "HTTP service failed");
     }
-}
-
-/// The public pages.
-pub fn pages(ctx: Arc<Context>) -> axum::Router {
-    pages::router(ctx)
 }
 
 /// The admin token in `file`: read, or created with a random one (mode 0600) if the file

@@ -21,7 +21,7 @@ use crate::config::Registration;
 use crate::credentials::{password_matches, Credentials};
 use crate::protocol::lists::{is_valid_friendly_name, MAX_FRIENDLY_NAME_CHARS};
 use crate::protocol::Email;
-use crate::store::StoreError;
+use crate::store::{StoreError, User};
 
 /// Shortest password the pages accept (the CLI leaves it to the operator).
 const MIN_PASSWORD_CHARS: usize = 6;
@@ -126,10 +126,7 @@ async fn sign_up(
         "" => email.to_string(),
         name => name.to_owned(),
     };
-    if !is_valid_friendly_name(&name) {
-        let text = format!("The friendly name must be 1 to {MAX_FRIENDLY_NAME_CHARS} printable characters.");
-        return Err(Refusal::bad(text));
-    }
+    check_name(&name)?;
     check_new_password(&form.password, &form.again)?;
     let creds = hash(ctx, &form.password).await;
     let store = &ctx.accounts.store;
@@ -153,6 +150,14 @@ async fn sign_up(
         }
         Err(e) => Err(internal(e)),
     }
+}
+
+fn check_name(name: &str) -> Result<(), Refusal> {
+    if !is_valid_friendly_name(name) {
+        let text = format!("The friendly name must be 1 to {MAX_FRIENDLY_NAME_CHARS} printable characters.");
+        return Err(Refusal::bad(text));
+    }
+    Ok(())
 }
 
 fn check_new_password(password: &str, again: &str) -> Result<(), Refusal> {
@@ -239,7 +244,7 @@ async fn change_password(
     Form(form): Form<Change>,
 ) -> Response {
     let outcome = async {
-        let email = authenticate(&ctx, peer, &headers, &form).await?;
+        let email = authenticate(&ctx, peer, &headers, &form).await?.email;
         check_new_password(&form.password, &form.again)?;
         let creds = hash(&ctx, &form.password).await;
         ctx.accounts.set_password(&email, &creds).await.map_err(internal)?;
@@ -256,16 +261,10 @@ async fn change_name(
     Form(form): Form<Change>,
 ) -> Response {
     let outcome = async {
-        let email = authenticate(&ctx, peer, &headers, &form).await?;
-        let name = form.name.trim();
-        if !is_valid_friendly_name(name) {
-            let text =
-                format!("The friendly name must be 1 to {MAX_FRIENDLY_NAME_CHARS} printable characters.");
-            return Err(Refusal::bad(text));
-        }
+        let user = authenticate(&ctx, peer, &headers, &form).await?;
+        let (email, name) = (user.email, form.name.trim());
+        check_name(name)?;
         let store = &ctx.accounts.store;
-        let user =
-            store.user(&email).await.map_err(internal)?.ok_or_else(|| Refusal::bad("No such account."))?;
         store.set_friendly_name(user.id, name).await.map_err(internal)?;
         info!(user = %email, "friendly name changed on the account page");
         Ok(format!("{email} is now called {name:?}; contacts see it from your next sign-in."))
@@ -294,7 +293,7 @@ async fn authenticate(
     peer: SocketAddr,
     headers: &HeaderMap,
     form: &Change,
-) -> Result<Email, Refusal> {
+) -> Result<User, Refusal> {
     admit(ctx, peer, headers, &form.csrf)?;
     let wrong =
         || Refusal(StatusCode::FORBIDDEN, "The e-mail address or the current password is wrong.".into());
@@ -302,20 +301,22 @@ async fn authenticate(
     let user = ctx.accounts.store.user(&email).await.map_err(internal)?.filter(|u| !u.disabled);
     let (current, stand_in) = (form.current.clone(), ctx.stand_in_hash.clone());
     let _turn = ctx.hashing.acquire().await.expect("the semaphore is never closed");
-    let matches = tokio::task::spawn_blocking(move || match user {
-        Some(u) => password_matches(&current, &u.md5_salt, &u.md5_digest, u.passport_hash.as_deref()),
+    let checked = tokio::task::spawn_blocking(move || match user {
+        Some(u) => {
+            password_matches(&current, &u.md5_salt, &u.md5_digest, u.passport_hash.as_deref()).then_some(u)
+        }
         None => {
             let _same_cost = password_matches(&current, "", "", Some(&stand_in));
-            false
+            None
         }
     })
     .await
-    .unwrap_or(false);
-    if !matches {
+    .ok()
+    .flatten();
+    checked.ok_or_else(|| {
         info!(user = %email, peer = %ctx.client(peer, headers), "account page: wrong password");
-        return Err(wrong());
-    }
-    Ok(email)
+        wrong()
+    })
 }
 
 fn account(csrf: &Csrf, notice: Option<Notice>, form: &Change) -> Markup {

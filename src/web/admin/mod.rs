@@ -142,7 +142,7 @@ fn sessions(ctx: &Context) -> Vec<Session> {
         .into_iter()
         .map(|s| Session {
             email: s.about.email.to_string(),
-            version: format!("MSNP{}", s.about.version),
+            version: s.about.dialect.name(),
             client: s.about.client.clone(),
             address: s.about.address.to_string(),
             since: unix_secs(s.about.since),
@@ -340,13 +340,13 @@ async fn api_invite(State(ctx): State<Arc<Context>>) -> Result<Json<Invite>, Api
 
 /// The gauges of what is online now, from the registries.
 fn gauges(ctx: &Context) -> Gauges {
-    let mut per_version: HashMap<u8, i64> = HashMap::new();
+    let mut per_version: HashMap<String, i64> = HashMap::new();
     for s in ctx.accounts.presence.sessions() {
-        *per_version.entry(s.about.version).or_insert(0) += 1;
+        *per_version.entry(s.about.dialect.name()).or_insert(0) += 1;
     }
     let (_, participants) = ctx.accounts.chats.census();
     Gauges {
-        sessions: per_version.into_iter().map(|(v, n)| (format!("MSNP{v}"), n)).collect(),
+        sessions: per_version.into_iter().collect(),
         chats: ctx.accounts.chats.len() as i64,
         participants: participants as i64,
     }
