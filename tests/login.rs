@@ -191,7 +191,7 @@ async fn unsupported_versions_get_zero_or_the_cvr0_upgrade_path() {
     .await;
     // Unknown tokens are ignored: the newest known dialect wins.
     let mut ds = server.dispatch().await;
-    ds.transcript("C: VER 0 MSNP15 MSNP10 MSNP8 CVRO\nS: VER 0 MSNP8").await;
+    ds.transcript("C: VER 0 MSNP15 MSNP13 MSNP8 CVRO\nS: VER 0 MSNP8").await;
     server.login(ALICE, PASSWORD, Dialect::MSNP2).await;
 }
 

@@ -105,7 +105,7 @@ impl Ns {
             }
             (AuthStep::Initial(email), None) => self.challenge(tr, dialect, email).await,
             (AuthStep::Subsequent(response), Some(challenge)) => {
-                self.authenticate(tr, dialect, challenge, &response).await
+                self.authenticate(tr, dialect, *challenge, &response).await
             }
             _ => Err(ProtocolError::AuthFailed),
         }
@@ -137,7 +137,7 @@ impl Ns {
             },
             Login::Twn => render::twn_challenge(unix_now(), &random_token()),
         };
-        self.phase = Phase::Negotiated { dialect, challenge: Some(Challenge { email, user }) };
+        self.phase = Phase::Negotiated { dialect, challenge: Some(Box::new(Challenge { email, user })) };
         let reply = render::usr_challenge(tr, &dialect, &challenge);
         Ok(Outcome::reply(reply))
     }

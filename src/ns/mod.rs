@@ -80,7 +80,7 @@ enum Phase {
     /// `VER` found no common dialect but the client offered `CVR0`: only `CVQ` remains.
     Cvr0,
     /// A dialect is agreed; authentication has not succeeded yet.
-    Negotiated { dialect: Dialect, challenge: Option<login::Challenge> },
+    Negotiated { dialect: Dialect, challenge: Option<Box<login::Challenge>> },
     /// Logged in.
     Online(Box<Online>),
 }
@@ -177,14 +177,18 @@ impl Online {
             Command::Ver { .. } | Command::Inf { .. } | Command::Cvq { .. } => {
                 Err(ProtocolError::NotExpected)
             }
-            Command::Syn { tr, version } => self.syn(tr, version, held).await,
+            Command::Syn { tr, cached } => self.syn(tr, cached, held).await,
             Command::Lst { .. } | Command::Lsg { .. } if !self.dialect.list_queries => {
                 Err(ProtocolError::Removed(command.name().to_owned()))
             }
             Command::Lst { tr, list } => self.lst(tr, list).await,
             Command::Lsg { tr } => self.lsg(tr).await,
+            // MSNP10 replaced them: the official server hung up on ADD, refused REA.
+            Command::Add { .. } if self.dialect.address_book => Err(ProtocolError::Removed("ADD".into())),
+            Command::Rea { .. } if self.dialect.address_book => Err(ProtocolError::Disabled),
             Command::Add { tr, list, email, name, group } => self.add(tr, list, email, name, group).await,
-            Command::Rem { tr, list, email, group } => self.rem(tr, list, email, group).await,
+            Command::Adc { tr, list, contact, name, group } => self.adc(tr, list, contact, name, group).await,
+            Command::Rem { tr, list, contact, group } => self.rem(tr, list, contact, group).await,
             Command::Adg { tr, name } => self.adg(tr, &name).await,
             Command::Rmg { tr, group } => self.rmg(tr, group).await,
             Command::Reg { tr, group, name } => self.reg(tr, group, &name).await,
@@ -192,6 +196,10 @@ impl Online {
             Command::Blp { tr, value } => self.blp(tr, value).await,
             Command::Rea { tr, email, name } => self.rea(tr, email, name).await,
             Command::Prp { tr, property, value } => self.prp(tr, property, value).await,
+            Command::Mfn { tr, name } => self.mfn(tr, name).await,
+            Command::Sbp { tr, contact, property, value, rest } => {
+                self.sbp(tr, contact, property, value, rest).await
+            }
             Command::Chg { tr, status, caps, object } => self.chg(tr, &status, caps, object),
             Command::Chl { tr } => Ok(Outcome::reply(self.challenges.issue(tr, &self.ctx.config.challenges))),
             Command::Qry { tr, client_id, response } => {

@@ -112,9 +112,11 @@ impl Online {
                 Some(render::fln(&email))
             }
             Event::AddedBy { email, name, version, .. } => {
-                Some(render::reverse_list_added(version, &email, &name))
+                Some(render::reverse_list_added(&self.dialect, version, &email, &name))
             }
-            Event::RemovedBy { email, version, .. } => Some(render::reverse_list_removed(version, &email)),
+            Event::RemovedBy { email, version, .. } => {
+                Some(render::reverse_list_removed(&self.dialect, version, &email))
+            }
             Event::PropertyChanged { email, property, value, version, .. } => {
                 render::bpr(&self.dialect, version, &email, property, value.as_deref())
             }

@@ -6,7 +6,7 @@ use std::str::{FromStr, SplitAsciiWhitespace};
 use bytes::Bytes;
 
 use super::lists::{Blp, GroupId, Gtc, List, Property};
-use super::view::SessionId;
+use super::view::{Guid, SessionId};
 use super::Frame;
 use super::{url_decode, Email, ProtocolError, TrId};
 
@@ -17,6 +17,74 @@ pub enum AuthStep {
     Initial(Email),
     /// `USR tr <pkg> S <response>`: an MD5 digest or a Passport ticket.
     Subsequent(String),
+}
+
+/// What a client's `SYN` says it has cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached {
+    /// MSNP2–9: the list version (0: nothing).
+    Version(u32),
+    /// MSNP10+: the two timestamps of its last `SYN` (`0 0`: nothing).
+    Stamps(String, String),
+}
+
+impl Cached {
+    /// Whether the client has nothing cached (`SYN tr 0`, `SYN tr 0 0`).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Cached::Version(version) => *version == 0,
+            Cached::Stamps(first, _) => first == "0",
+        }
+    }
+
+    /// Whether the client's cache is of list version `version`.
+    pub fn is_of(&self, version: u32) -> bool {
+        match self {
+            Cached::Version(cached) => *cached == version,
+            Cached::Stamps(lists, settings) => {
+                let stamp = super::render::list_stamp(version);
+                *lists == stamp && *settings == stamp
+            }
+        }
+    }
+}
+
+/// An entry as a list command names it: by handle, or (MSNP10's FL) by GUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact {
+    Email(Email),
+    Guid(Guid),
+}
+
+impl FromStr for Contact {
+    type Err = ProtocolError;
+
+    /// A GUID-shaped token is a GUID; anything else must be a handle.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.len() == 36 && !s.contains('@') {
+            true => s.parse().map(Contact::Guid),
+            false => s.parse().map(Contact::Email),
+        }
+    }
+}
+
+/// A group as a command names it: by number (MSNP7–9) or by GUID (MSNP10+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    Id(GroupId),
+    Guid(Guid),
+}
+
+impl FromStr for GroupRef {
+    type Err = ProtocolError;
+
+    /// A GUID-shaped token is a GUID; anything else must be a number.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.len() == 36 {
+            true => s.parse().map(GroupRef::Guid),
+            false => number_of(s).map(GroupRef::Id),
+        }
+    }
 }
 
 /// A notification-server (or dispatch) command.
@@ -32,22 +100,24 @@ pub enum Command {
     Cvq { tr: TrId, client_version: String },
     /// `USR tr package I|S value`
     Usr { tr: TrId, package: String, step: AuthStep },
-    /// `SYN tr cached-version`
-    Syn { tr: TrId, version: u32 },
+    /// `SYN tr cached-version`, or MSNP10's `SYN tr ts1 ts2`
+    Syn { tr: TrId, cached: Cached },
     /// `LST tr list`
     Lst { tr: TrId, list: List },
     /// `LSG tr`
     Lsg { tr: TrId },
     /// `ADD tr list handle name {group}`
     Add { tr: TrId, list: List, email: Email, name: String, group: Option<GroupId> },
-    /// `REM tr list handle {group}`
-    Rem { tr: TrId, list: List, email: Email, group: Option<GroupId> },
+    /// `REM tr list handle|guid {group}`
+    Rem { tr: TrId, list: List, contact: Contact, group: Option<GroupRef> },
+    /// MSNP10: `ADC tr list N=handle {F=name} {group}` or `ADC tr FL C=guid group`
+    Adc { tr: TrId, list: List, contact: Contact, name: Option<String>, group: Option<Guid> },
     /// `ADG tr name {0}`
     Adg { tr: TrId, name: String },
     /// `RMG tr group`
-    Rmg { tr: TrId, group: GroupId },
+    Rmg { tr: TrId, group: GroupRef },
     /// `REG tr group name {0}`
-    Reg { tr: TrId, group: GroupId, name: String },
+    Reg { tr: TrId, group: GroupRef, name: String },
     /// `GTC tr A|N`
     Gtc { tr: TrId, value: Gtc },
     /// `BLP tr AL|BL`
@@ -56,6 +126,11 @@ pub enum Command {
     Rea { tr: TrId, email: Email, name: String },
     /// `PRP tr property {value}`
     Prp { tr: TrId, property: Property, value: Option<String> },
+    /// MSNP10: `PRP tr MFN name`, my own friendly name.
+    Mfn { tr: TrId, name: String },
+    /// MSNP10: `SBP tr guid property value ..`, a property stored with an FL entry (`MFN`:
+    /// its name). `value` and `rest` as sent, for the echo.
+    Sbp { tr: TrId, contact: Guid, property: String, value: String, rest: Vec<String> },
     /// `CHG tr status {caps}`; the status is checked by the handler (`FLN` differs by version).
     /// `CHG tr status {caps {msnobj}}`; the MSNObject is checked where the dialect has one.
     Chg { tr: TrId, status: String, caps: Option<u32>, object: Option<String> },
@@ -112,7 +187,15 @@ impl Command {
                 };
                 Command::Usr { tr, package, step }
             }
-            "SYN" => Command::Syn { tr: args.parse()?, version: args.number()? },
+            "SYN" => {
+                let tr = args.parse()?;
+                let first = args.next()?;
+                let cached = match args.0.next() {
+                    None => Cached::Version(number_of(first)?),
+                    Some(second) => Cached::Stamps(first.to_owned(), second.to_owned()),
+                };
+                Command::Syn { tr, cached }
+            }
             "LST" => Command::Lst { tr: args.parse()?, list: args.parse()? },
             "LSG" => Command::Lsg { tr: args.parse()? },
             "ADD" => Command::Add {
@@ -125,17 +208,18 @@ impl Command {
             "REM" => Command::Rem {
                 tr: args.parse()?,
                 list: args.parse()?,
-                email: args.parse()?,
-                group: args.optional_number()?,
+                contact: args.parse()?,
+                group: args.0.next().map(str::parse).transpose()?,
             },
+            "ADC" => args.adc()?,
             "ADG" => {
                 let command = Command::Adg { tr: args.parse()?, name: args.text()? };
                 args.optional_zero()?;
                 command
             }
-            "RMG" => Command::Rmg { tr: args.parse()?, group: args.number()? },
+            "RMG" => Command::Rmg { tr: args.parse()?, group: args.parse()? },
             "REG" => {
-                let command = Command::Reg { tr: args.parse()?, group: args.number()?, name: args.text()? };
+                let command = Command::Reg { tr: args.parse()?, group: args.parse()?, name: args.text()? };
                 args.optional_zero()?;
                 command
             }
@@ -143,8 +227,22 @@ impl Command {
             "BLP" => Command::Blp { tr: args.parse()?, value: args.parse()? },
             "REA" => Command::Rea { tr: args.parse()?, email: args.parse()?, name: args.text()? },
             "PRP" => {
-                Command::Prp { tr: args.parse()?, property: args.property()?, value: args.optional_text()? }
+                let tr = args.parse()?;
+                match args.0.clone().next() {
+                    Some("MFN") => {
+                        args.next()?;
+                        Command::Mfn { tr, name: args.text()? }
+                    }
+                    _ => Command::Prp { tr, property: args.property()?, value: args.optional_text()? },
+                }
             }
+            "SBP" => Command::Sbp {
+                tr: args.parse()?,
+                contact: args.parse()?,
+                property: args.next()?.to_owned(),
+                value: args.next()?.to_owned(),
+                rest: args.rest(),
+            },
             "CHG" => Command::Chg {
                 tr: args.parse()?,
                 status: args.next()?.to_owned(),
@@ -218,6 +316,7 @@ impl Command {
         matches!(
             self,
             Command::Add { .. }
+                | Command::Adc { .. }
                 | Command::Rem { .. }
                 | Command::Adg { .. }
                 | Command::Rmg { .. }
@@ -238,13 +337,15 @@ impl Command {
             Command::Lsg { .. } => "LSG",
             Command::Add { .. } => "ADD",
             Command::Rem { .. } => "REM",
+            Command::Adc { .. } => "ADC",
             Command::Adg { .. } => "ADG",
             Command::Rmg { .. } => "RMG",
             Command::Reg { .. } => "REG",
             Command::Gtc { .. } => "GTC",
             Command::Blp { .. } => "BLP",
             Command::Rea { .. } => "REA",
-            Command::Prp { .. } => "PRP",
+            Command::Prp { .. } | Command::Mfn { .. } => "PRP",
+            Command::Sbp { .. } => "SBP",
             Command::Chg { .. } => "CHG",
             Command::Url { .. } => "URL",
             Command::Snd { .. } => "SND",
@@ -352,6 +453,14 @@ pub fn trid_of(line: &str) -> Option<TrId> {
     line.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
+/// A number in plain decimal digits (no sign).
+fn number_of<T: FromStr>(token: &str) -> Result<T, ProtocolError> {
+    if !token.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ProtocolError::Syntax);
+    }
+    token.parse().map_err(|_| ProtocolError::Syntax)
+}
+
 /// Whitespace-separated parameters; runs of spaces never make empty ones.
 struct Args<'a>(SplitAsciiWhitespace<'a>);
 
@@ -374,11 +483,7 @@ impl<'a> Args<'a> {
     }
 
     fn number<T: FromStr>(&mut self) -> Result<T, ProtocolError> {
-        let token = self.next()?;
-        if !token.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ProtocolError::Syntax);
-        }
-        token.parse().map_err(|_| ProtocolError::Syntax)
+        number_of(self.next()?)
     }
 
     fn optional_number<T: FromStr>(&mut self) -> Result<Option<T>, ProtocolError> {
@@ -416,6 +521,25 @@ impl<'a> Args<'a> {
             return Err(ProtocolError::InvalidValue);
         }
         name.parse().map_err(|_| ProtocolError::NotExpected)
+    }
+
+    /// `ADC tr list` and its `N=`, `C=` and `F=` parameters in any order, then at most one
+    /// group GUID.
+    fn adc(&mut self) -> Result<Command, ProtocolError> {
+        let (tr, list) = (self.parse()?, self.parse()?);
+        let (mut contact, mut name, mut group) = (None, None, None);
+        for token in self.0.by_ref() {
+            let slot_was_empty = match token.split_at_checked(2) {
+                Some(("N=", handle)) => contact.replace(Contact::Email(handle.parse()?)).is_none(),
+                Some(("C=", guid)) => contact.replace(Contact::Guid(guid.parse()?)).is_none(),
+                Some(("F=", text)) => name.replace(url_decode(text)?).is_none(),
+                _ => group.replace(token.parse()?).is_none(),
+            };
+            if !slot_was_empty {
+                return Err(ProtocolError::Syntax);
+            }
+        }
+        Ok(Command::Adc { tr, list, contact: contact.ok_or(ProtocolError::Syntax)?, name, group })
     }
 
     fn rest(&mut self) -> Vec<String> {
@@ -483,7 +607,7 @@ mod tests {
             ),
             ("PNG", Command::Png),
             ("OUT", Command::Out),
-            ("SYN 8 0", Command::Syn { tr: TrId(8), version: 0 }),
+            ("SYN 8 0", Command::Syn { tr: TrId(8), cached: Cached::Version(0) }),
             (
                 "ADD 12 FL a@b.com %63%61%72 2",
                 Command::Add {
@@ -509,14 +633,14 @@ mod tests {
                 Command::Rem {
                     tr: TrId(13),
                     list: List::Forward,
-                    email: "a@b.com".parse().unwrap(),
+                    contact: Contact::Email("a@b.com".parse().unwrap()),
                     group: None,
                 },
             ),
             ("ADG 10 New%20Group%201 0", Command::Adg { tr: TrId(10), name: "New Group 1".into() }),
             (
                 "REG 11 2 Cool%20People 0",
-                Command::Reg { tr: TrId(11), group: GroupId(2), name: "Cool People".into() },
+                Command::Reg { tr: TrId(11), group: GroupRef::Id(GroupId(2)), name: "Cool People".into() },
             ),
             ("PRP 2 PHW", Command::Prp { tr: TrId(2), property: Property::Phw, value: None }),
             (
@@ -575,6 +699,85 @@ mod tests {
         assert_eq!(sb("MSG 3 X 2", Some("hi")), Err(ProtocolError::Garbage));
         assert_eq!(sb("MSG 3 a 2", Some("hi")), Err(ProtocolError::Garbage));
         assert_eq!(sb("ANS 1 alice@example.com c x", None), Err(ProtocolError::Syntax));
+    }
+
+    #[test]
+    fn address_book_commands_parse() {
+        let guid = |s: &str| s.parse::<Guid>().unwrap();
+        let (entry, group) = ("8F2C1D3E-5A6B-4C7D-9E0F-1A2B3C4D5E6F", "3c7e9a10-2b4d-4f6a-8c1e-5d7f9b2a4c6e");
+        let bob = || Contact::Email("bob@hotmail.com".parse().unwrap());
+        let table = [
+            (
+                "SYN 5 2005-03-01T10:20:30.4000000-08:00 2005-03-01T10:20:30.4000000-08:00".to_owned(),
+                Command::Syn {
+                    tr: TrId(5),
+                    cached: Cached::Stamps(
+                        "2005-03-01T10:20:30.4000000-08:00".into(),
+                        "2005-03-01T10:20:30.4000000-08:00".into(),
+                    ),
+                },
+            ),
+            (
+                "ADC 9 FL N=bob@hotmail.com F=Bob%20B".to_owned(),
+                Command::Adc {
+                    tr: TrId(9),
+                    list: List::Forward,
+                    contact: bob(),
+                    name: Some("Bob B".into()),
+                    group: None,
+                },
+            ),
+            (
+                format!("ADC 10 FL C={entry} {group}"),
+                Command::Adc {
+                    tr: TrId(10),
+                    list: List::Forward,
+                    contact: Contact::Guid(guid(entry)),
+                    name: None,
+                    group: Some(guid(group)),
+                },
+            ),
+            (
+                "ADC 7 AL N=bob@hotmail.com".to_owned(),
+                Command::Adc { tr: TrId(7), list: List::Allow, contact: bob(), name: None, group: None },
+            ),
+            (
+                format!("REM 13 FL {entry} {group}"),
+                Command::Rem {
+                    tr: TrId(13),
+                    list: List::Forward,
+                    contact: Contact::Guid(guid(entry)),
+                    group: Some(GroupRef::Guid(guid(group))),
+                },
+            ),
+            (
+                "REM 8 PL bob@hotmail.com".to_owned(),
+                Command::Rem { tr: TrId(8), list: List::Pending, contact: bob(), group: None },
+            ),
+            (format!("RMG 3 {group}"), Command::Rmg { tr: TrId(3), group: GroupRef::Guid(guid(group)) }),
+            ("PRP 15 MFN Alice%20%3A%29".to_owned(), Command::Mfn { tr: TrId(15), name: "Alice :)".into() }),
+            (
+                format!("SBP 16 {entry} PHM tel:+15554444333 1"),
+                Command::Sbp {
+                    tr: TrId(16),
+                    contact: guid(entry),
+                    property: "PHM".into(),
+                    value: "tel:+15554444333".into(),
+                    rest: vec!["1".into()],
+                },
+            ),
+        ];
+        for (line, expected) in table {
+            assert_eq!(parse(&line), Ok(expected), "{line}");
+        }
+        // GUIDs are kept in lower case.
+        assert_eq!(guid(entry).as_str(), entry.to_ascii_lowercase());
+        assert_eq!(parse("ADC 1 FL"), Err(ProtocolError::Syntax));
+        assert_eq!(parse("ADC 1 FL N=a@b.com N=c@d.com"), Err(ProtocolError::Syntax));
+        assert_eq!(parse("ADC 1 FL N=a@b"), Err(ProtocolError::InvalidParameter));
+        assert_eq!(parse("ADC 1 FL C=not-a-guid"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("RMG 1 3c7e9a10-2b4d-4f6a-8c1e-5d7f9b2a4cXX"), Err(ProtocolError::InvalidValue));
+        assert_eq!(parse("REM 1 FL 3c7e9a10_2b4d_4f6a_8c1e_5d7f9b2a4c6e"), Err(ProtocolError::InvalidValue));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Every difference between MSNP2 and MSNP9, written as a changelog: each version is the
+//! Every difference between MSNP2 and MSNP10, written as a changelog: each version is the
 //! previous one plus what its release notes list. Handlers ask named questions
 //! (`dialect.groups`), never `version >= 7`.
 
@@ -74,6 +74,16 @@ pub struct Dialect {
     /// Until MSNP8 a client may ask for `LST` and `LSG` outside `SYN`; MSNP9 removed them
     /// (the official server then hung up).
     pub list_queries: bool,
+    /// MSNP10: the address book. FL entries and groups are named by GUID, an FL entry may be
+    /// in no group (shown to older versions as group 0, which MSNP10 never sees), the
+    /// pending list PL exists, and two timestamps replace the list version, which no reply
+    /// carries any more. `SYN tr ts1 ts2`, `LSG name guid`, `LST N= F= C= bits {guids}`;
+    /// `ADC` replaces `ADD` (which hangs up), `PRP MFN` and `SBP` replace `REA` (`502`);
+    /// `USR OK` loses the friendly name (it comes as `PRP MFN` in `SYN`); the profile says
+    /// `ABCHMigrated: 1`.
+    pub address_book: bool,
+    /// MSNP12: `LST` gives the entry's network after the list bits.
+    pub lst_network_id: bool,
 }
 
 impl Dialect {
@@ -101,6 +111,8 @@ impl Dialect {
         qng_interval: false,
         pgd: false,
         list_queries: true,
+        address_book: false,
+        lst_network_id: false,
     };
     pub const MSNP3: Dialect = Dialect {
         version: 3,
@@ -136,9 +148,11 @@ impl Dialect {
         list_queries: false,
         ..Self::MSNP8
     };
+    pub const MSNP10: Dialect = Dialect { version: 10, address_book: true, ..Self::MSNP9 };
 
     /// Every version this server speaks, newest first.
-    pub const SUPPORTED: [Dialect; 8] = [
+    pub const SUPPORTED: [Dialect; 9] = [
+        Self::MSNP10,
         Self::MSNP9,
         Self::MSNP8,
         Self::MSNP7,
@@ -164,7 +178,8 @@ impl Dialect {
             6 => "MSNP6 MSNP5 MSNP4 CVR0",
             7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
             8 => "MSNP8 CVR0",
-            _ => "MSNP9 MSNP8 CVR0",
+            9 => "MSNP9 MSNP8 CVR0",
+            _ => "MSNP10 MSNP9 CVR0",
         }
     }
 
@@ -206,20 +221,20 @@ impl fmt::Display for Dialect {
 /// `URL` services: (name, first version, last version, Passport site id).
 const URL_SERVICES: [(&str, u8, u8, u32); 15] = [
     ("PASSWORD", 2, 2, 2),
-    ("INBOX", 2, 9, 2),
-    ("COMPOSE", 2, 9, 2),
-    ("MESSAGE", 2, 9, 2),
-    ("FOLDERS", 2, 9, 2),
-    ("PERSON", 2, 9, 4263),
-    ("MOBILE", 5, 9, 961),
-    ("CHGMOB", 5, 9, 961),
-    ("PROFILE", 6, 9, 4263),
+    ("INBOX", 2, 12, 2),
+    ("COMPOSE", 2, 12, 2),
+    ("MESSAGE", 2, 12, 2),
+    ("FOLDERS", 2, 12, 2),
+    ("PERSON", 2, 12, 4263),
+    ("MOBILE", 5, 12, 961),
+    ("CHGMOB", 5, 12, 961),
+    ("PROFILE", 6, 12, 4263),
     ("N2PACCOUNT", 6, 6, 2823),
     ("N2PFUND", 6, 6, 2823),
-    ("CHAT", 7, 9, 2260),
-    ("ADDRBOOK", 8, 9, 2),
-    ("ADVSEARCH", 8, 9, 2),
-    ("INTSEARCH", 8, 9, 2),
+    ("CHAT", 7, 12, 2260),
+    ("ADDRBOOK", 8, 12, 2),
+    ("ADVSEARCH", 8, 12, 2),
+    ("INTSEARCH", 8, 12, 2),
 ];
 
 /// What `VER` settles on.
@@ -262,12 +277,13 @@ mod tests {
 
     #[test]
     fn negotiation_picks_the_newest_common_dialect() {
-        let cases: [(&str, Negotiated); 8] = [
+        let cases: [(&str, Negotiated); 9] = [
             ("MSNP7 MSNP6 MSNP5 MSNP4 CVR0", Negotiated::Dialect(Dialect::MSNP7)),
             ("MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP8)),
             ("MSNP9 MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP9)),
-            ("MSNP10 MSNP9 CVR0", Negotiated::Dialect(Dialect::MSNP9)),
-            ("MSNP15 MSNP10 msnp2 CVRO", Negotiated::Dialect(Dialect::MSNP2)),
+            ("MSNP10 MSNP9 CVR0", Negotiated::Dialect(Dialect::MSNP10)),
+            ("MSNP11 MSNP10 CVR0", Negotiated::Dialect(Dialect::MSNP10)),
+            ("MSNP15 MSNP13 msnp2 CVRO", Negotiated::Dialect(Dialect::MSNP2)),
             ("MSNP2 MSNP5 MSNP3", Negotiated::Dialect(Dialect::MSNP5)),
             ("MSNP13 CVR0", Negotiated::Cvr0),
             ("DISREGARDANCE FOR A REAL PROTOCOL", Negotiated::Nothing),

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::ProtocolError;
 
-/// One of the four lists.
+/// One of the four lists, or MSNP10's pending list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum List {
     /// FL: people whose presence I watch.
@@ -17,19 +17,22 @@ pub enum List {
     Block,
     /// RL: people who have me on their FL (kept by the server).
     Reverse,
+    /// PL (MSNP10+): people on my RL I have not yet allowed or blocked.
+    Pending,
 }
 
 impl List {
-    /// In the order a pre-MSNP8 SYN sends them.
+    /// The four lists of every version, in the order a pre-MSNP8 SYN sends them.
     pub const ALL: [List; 4] = [List::Forward, List::Allow, List::Block, List::Reverse];
 
-    /// The list's bit in MSNP8's combined `LST` field.
+    /// The list's bit in MSNP8's combined `LST` field (PL: MSNP10's).
     pub fn bit(self) -> u8 {
         match self {
             List::Forward => 1,
             List::Allow => 2,
             List::Block => 4,
             List::Reverse => 8,
+            List::Pending => 16,
         }
     }
 
@@ -51,6 +54,7 @@ impl FromStr for List {
             "AL" => Ok(List::Allow),
             "BL" => Ok(List::Block),
             "RL" => Ok(List::Reverse),
+            "PL" => Ok(List::Pending),
             _ => Err(ProtocolError::InvalidValue),
         }
     }
@@ -63,11 +67,12 @@ impl fmt::Display for List {
             List::Allow => "AL",
             List::Block => "BL",
             List::Reverse => "RL",
+            List::Pending => "PL",
         })
     }
 }
 
-/// A set of lists, as MSNP8's bit field (FL=1 AL=2 BL=4 RL=8).
+/// A set of lists, as MSNP8's bit field (FL=1 AL=2 BL=4 RL=8), and MSNP10's PL=16.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct ListSet(pub u8);
 
@@ -86,6 +91,16 @@ impl ListSet {
 
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// The bits as a version shows them: MSNP2–9 know only the four lists; MSNP10 shows
+    /// an undecided RL entry as PL alone.
+    pub fn shown(self, address_book: bool) -> u8 {
+        match address_book {
+            false => self.without(List::Pending).0,
+            true if self.contains(List::Pending) => self.without(List::Reverse).0,
+            true => self.0,
+        }
     }
 }
 

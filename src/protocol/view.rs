@@ -1,9 +1,12 @@
 //! What the server knows of accounts and lists, in the shapes the replies show it: the store
 //! fills these, the presence registry holds [`Shown`], and [`super::render`] reads them.
 
+use std::fmt;
+use std::str::FromStr;
+
 use super::lists::{Blp, Gtc, ListSet, Property, Status};
 use super::msnobj::MsnObject;
-use super::{Email, Encoded};
+use super::{Email, Encoded, ProtocolError};
 
 /// Declares a number that names one kind of thing, so that two kinds cannot be swapped:
 /// shown and parsed as the bare number.
@@ -49,6 +52,40 @@ id! {
     ConnId(u64)
 }
 
+/// A GUID, as MSNP10 names groups and the entries of the FL: `8-4-4-4-12` hex digits with
+/// hyphens, no braces. Kept in lower case; clients send either.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid(String);
+
+impl Guid {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Guid {
+    type Err = ProtocolError;
+
+    /// Anything else is refused as `InvalidValue`: the official server hung up on it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let shaped = s.len() == 36
+            && s.bytes().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        if !shaped {
+            return Err(ProtocolError::InvalidValue);
+        }
+        Ok(Guid(s.to_ascii_lowercase()))
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// How an online account appears to those allowed to see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown {
@@ -76,6 +113,8 @@ impl Properties {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     pub id: GroupId,
+    /// What MSNP10+ call it.
+    pub guid: Guid,
     /// Decoded UTF-8.
     pub name: String,
 }
@@ -85,8 +124,11 @@ pub struct Group {
 pub struct ContactRecord {
     pub id: UserId,
     pub email: Email,
+    /// What MSNP10+ call the entry (shown only while it is on the FL).
+    pub guid: Guid,
     /// The name stored with the entry (decoded); changed by ADD and REA.
     pub name: String,
+    /// With PL (MSNP10+) when the contact put me on their FL and I have not decided yet.
     pub lists: ListSet,
     /// The FL groups, ascending; empty when not on FL (or on FL in no group).
     pub groups: Vec<GroupId>,
@@ -101,7 +143,7 @@ pub struct Snapshot {
     pub gtc: Gtc,
     pub blp: Blp,
     pub properties: Properties,
-    /// Ascending by id; group 0 always exists.
+    /// Ascending by id; group 0 always exists (MSNP10+ show it as "in no group").
     pub groups: Vec<Group>,
     /// Ordered by e-mail address.
     pub contacts: Vec<ContactRecord>,

@@ -96,6 +96,8 @@ pub const ALL: &[Spec] = &[
     command("RMG", |d| d.groups),
     command("REG", |d| d.groups),
     command("LSG", |d| d.groups),
+    command("ADC", |d| d.address_book),
+    command("SBP", |d| d.address_book),
     Spec { server_payload: true, ..command("NOT", never) },
     Spec { server_payload: true, ..command("IPG", never) },
     command("QNG", never),

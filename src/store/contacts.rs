@@ -6,7 +6,7 @@ use sqlx::SqliteConnection;
 use super::groups::{group_exists, in_group};
 use super::{bump, Store, StoreError};
 use crate::protocol::lists::{GroupId, List, ListSet};
-use crate::protocol::view::UserId;
+use crate::protocol::view::{Guid, UserId};
 use crate::protocol::Email;
 
 /// Why a list change was refused. Each maps to one protocol error.
@@ -48,6 +48,8 @@ pub struct Added {
     /// My new list version.
     pub version: u32,
     pub contact: UserId,
+    /// What MSNP10 calls my entry for the contact.
+    pub guid: Guid,
     /// Set when this ADD put me on the contact's RL: the contact's new list version.
     pub reverse_version: Option<u32>,
 }
@@ -71,7 +73,7 @@ impl Store {
     /// bumped (what they may see changed). `ListFull` when FL, AL or BL would exceed
     /// `max_entries`. `NoSuchUser` for an unknown handle.
     ///
-    /// Panics if `list` is RL: the protocol layer refuses that before it gets here.
+    /// Panics if `list` is RL or PL: the protocol layer refuses those before they get here.
     pub async fn add_to_list(
         &self,
         me: UserId,
@@ -81,15 +83,17 @@ impl Store {
         group: Option<GroupId>,
         max_entries: usize,
     ) -> Result<Added, ListError> {
-        assert_ne!(list, List::Reverse, "the RL is kept by the server; ADD RL must not reach the store");
+        assert!(kept_by_clients(list), "the server keeps the RL and PL; ADD {list} must not reach the store");
         let mut tx = self.begin_write().await?;
         let contact = find_user(&mut tx, contact).await?.ok_or(ListError::NoSuchUser)?;
-        let added = match list {
+        let version = match list {
             List::Forward => add_to_fl(&mut tx, me, contact, name, group, max_entries).await?,
             _ => add_to_al_or_bl(&mut tx, me, list, contact, name, max_entries).await?,
         };
+        let guid = entry_guid(&mut tx, me, contact).await?;
         tx.commit().await?;
-        Ok(added)
+        let (version, reverse_version) = version;
+        Ok(Added { version, contact, guid, reverse_version })
     }
 
     /// REM from FL, AL or BL (never RL). FL with `Some(g)`: only from group g
@@ -97,7 +101,7 @@ impl Store {
     /// I leave the contact's RL (their version bumped). AL/BL: like ADD, bump the contact if
     /// they have me on FL. `NotOnList` if not there. An entry on no list is deleted.
     ///
-    /// Panics if `list` is RL, like [`Store::add_to_list`].
+    /// Panics if `list` is RL or PL, like [`Store::add_to_list`].
     pub async fn remove_from_list(
         &self,
         me: UserId,
@@ -105,7 +109,7 @@ impl Store {
         contact: &Email,
         group: Option<GroupId>,
     ) -> Result<Removed, ListError> {
-        assert_ne!(list, List::Reverse, "the RL is kept by the server; REM RL must not reach the store");
+        assert!(kept_by_clients(list), "the server keeps the RL and PL; REM {list} must not reach the store");
         let mut tx = self.begin_write().await?;
         let contact = find_user(&mut tx, contact).await?;
         let removed = match (list, group) {
@@ -145,7 +149,7 @@ async fn add_to_fl(
     name: &str,
     group: Option<GroupId>,
     max_entries: usize,
-) -> Result<Added, ListError> {
+) -> Result<(u32, Option<u32>), ListError> {
     let on_fl = lists_of(conn, me, contact).await?.contains(List::Forward);
     let group = match group {
         None if on_fl => return Err(ListError::AlreadyThere),
@@ -165,12 +169,11 @@ async fn add_to_fl(
         .execute(&mut *conn)
         .await?;
     if on_fl {
-        let version = bump(conn, me).await?;
-        return Ok(Added { version, contact, reverse_version: None });
+        return Ok((bump(conn, me).await?, None));
     }
     put_reverse_entry(conn, contact, me).await?;
     let (version, theirs) = bump_both(conn, me, contact).await?;
-    Ok(Added { version, contact, reverse_version: Some(theirs) })
+    Ok((version, Some(theirs)))
 }
 
 async fn add_to_al_or_bl(
@@ -180,7 +183,7 @@ async fn add_to_al_or_bl(
     contact: UserId,
     name: &str,
     max_entries: usize,
-) -> Result<Added, ListError> {
+) -> Result<(u32, Option<u32>), ListError> {
     let current = lists_of(conn, me, contact).await?;
     if current.contains(list) {
         return Err(ListError::AlreadyThere);
@@ -190,8 +193,32 @@ async fn add_to_al_or_bl(
     }
     check_room(conn, me, list, max_entries).await?;
     put_entry(conn, me, contact, list, name).await?;
-    let version = bump_me_and_watcher(conn, me, contact).await?;
-    Ok(Added { version, contact, reverse_version: None })
+    // Allowed or blocked: no longer pending.
+    sqlx::query("UPDATE contacts SET pending = 0 WHERE owner_id = ? AND contact_id = ?")
+        .bind(me)
+        .bind(contact)
+        .execute(&mut *conn)
+        .await?;
+    Ok((bump_me_and_watcher(conn, me, contact).await?, None))
+}
+
+/// Whether clients change the list themselves (the server keeps the RL and PL).
+fn kept_by_clients(list: List) -> bool {
+    !matches!(list, List::Reverse | List::Pending)
+}
+
+/// What MSNP10 calls `owner`'s entry for `contact` (which must exist).
+pub(super) async fn entry_guid(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    contact: UserId,
+) -> Result<Guid, sqlx::Error> {
+    let text: String = sqlx::query_scalar("SELECT guid FROM contacts WHERE owner_id = ? AND contact_id = ?")
+        .bind(owner)
+        .bind(contact)
+        .fetch_one(conn)
+        .await?;
+    text.parse().map_err(|_| sqlx::Error::Decode(format!("stored GUID {text:?} malformed").into()))
 }
 
 async fn remove_from_group(
@@ -266,7 +293,10 @@ async fn bump_me_and_watcher(
     bump(conn, me).await
 }
 
-async fn find_user(conn: &mut SqliteConnection, email: &Email) -> Result<Option<UserId>, sqlx::Error> {
+pub(super) async fn find_user(
+    conn: &mut SqliteConnection,
+    email: &Email,
+) -> Result<Option<UserId>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM users WHERE email = ?").bind(email.as_str()).fetch_optional(conn).await
 }
 
@@ -317,28 +347,31 @@ async fn check_room(
     }
 }
 
-/// Puts `adder` on `owner`'s RL. A new entry is named with the adder's friendly name; an
-/// existing one keeps its name.
+/// Puts `adder` on `owner`'s RL, and on the PL unless the owner has already allowed or
+/// blocked them. A new entry is named with the adder's friendly name; an existing one keeps
+/// its name.
 async fn put_reverse_entry(
     conn: &mut SqliteConnection,
     owner: UserId,
     adder: UserId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO contacts (owner_id, contact_id, lists, name)
-         SELECT ?1, id, ?3, friendly_name FROM users WHERE id = ?2
-         ON CONFLICT (owner_id, contact_id) DO UPDATE SET lists = lists | excluded.lists",
+        "INSERT INTO contacts (owner_id, contact_id, lists, name, pending)
+         SELECT ?1, id, ?3, friendly_name, 1 FROM users WHERE id = ?2
+         ON CONFLICT (owner_id, contact_id) DO UPDATE SET lists = lists | excluded.lists,
+             pending = lists & ?4 = 0",
     )
     .bind(owner)
     .bind(adder)
     .bind(List::Reverse.bit())
+    .bind(List::Allow.bit() | List::Block.bit())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Takes `contact` off one of `owner`'s lists (FL: out of every group too), deleting an
-/// entry left on no list.
+/// Takes `contact` off one of `owner`'s lists (FL: out of every group too; RL: off the PL
+/// too), deleting an entry left on no list.
 async fn clear_bit(
     conn: &mut SqliteConnection,
     owner: UserId,
@@ -359,12 +392,16 @@ async fn clear_bit(
         .bind(list.bit())
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE contacts SET lists = lists & ~? WHERE owner_id = ? AND contact_id = ?")
-        .bind(list.bit())
-        .bind(owner)
-        .bind(contact)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE contacts SET lists = lists & ~?1, pending = pending AND ?1 <> ?4
+         WHERE owner_id = ?2 AND contact_id = ?3",
+    )
+    .bind(list.bit())
+    .bind(owner)
+    .bind(contact)
+    .bind(List::Reverse.bit())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -1,16 +1,16 @@
 //! My groups: ADG, RMG, REG, and the checks ADD and REM make against them.
 
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::SqliteConnection;
 
 use super::contacts::ListError;
 use super::{bump, Store};
 use crate::protocol::lists::{GroupId, MAX_GROUPS};
-use crate::protocol::view::UserId;
+use crate::protocol::view::{Group, UserId};
 
 impl Store {
-    /// ADG: a new group with the lowest free id 1..=29. `TooManyGroups` at 30 groups.
-    /// Returns (version, id).
-    pub async fn add_group(&self, me: UserId, name: &str) -> Result<(u32, GroupId), ListError> {
+    /// ADG: a new group with the lowest free id 1..=29 (and a new GUID). `TooManyGroups` at
+    /// 30 groups. Returns (version, group).
+    pub async fn add_group(&self, me: UserId, name: &str) -> Result<(u32, Group), ListError> {
         let mut tx = self.begin_write().await?;
         let taken: Vec<GroupId> = sqlx::query_scalar("SELECT group_id FROM groups WHERE owner_id = ?")
             .bind(me)
@@ -27,55 +27,67 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        let group = read_group(&mut tx, me, id).await?;
         let version = bump(&mut tx, me).await?;
         tx.commit().await?;
-        Ok((version, id))
+        Ok((version, group))
     }
 
-    /// RMG: deletes a group; its members stay on FL. `GroupZero`, `NoSuchGroup`.
-    pub async fn remove_group(&self, me: UserId, group: GroupId) -> Result<u32, ListError> {
+    /// RMG: deletes a group; its members stay on FL. `GroupZero`, `NoSuchGroup`. Returns
+    /// (version, the group as it was).
+    pub async fn remove_group(&self, me: UserId, group: GroupId) -> Result<(u32, Group), ListError> {
         if group == GroupId(0) {
             return Err(ListError::GroupZero);
         }
         let mut tx = self.begin_write().await?;
+        let removed = read_group(&mut tx, me, group).await?;
         // Memberships go with it (ON DELETE CASCADE).
-        let done = sqlx::query("DELETE FROM groups WHERE owner_id = ? AND group_id = ?")
+        sqlx::query("DELETE FROM groups WHERE owner_id = ? AND group_id = ?")
             .bind(me)
             .bind(group)
             .execute(&mut *tx)
             .await?;
-        group_changed(tx, me, done.rows_affected()).await
+        let version = bump(&mut tx, me).await?;
+        tx.commit().await?;
+        Ok((version, removed))
     }
 
-    /// REG: renames a group (group 0 too). `NoSuchGroup`.
-    pub async fn rename_group(&self, me: UserId, group: GroupId, name: &str) -> Result<u32, ListError> {
+    /// REG: renames a group (group 0 too). `NoSuchGroup`. Returns (version, the group).
+    pub async fn rename_group(
+        &self,
+        me: UserId,
+        group: GroupId,
+        name: &str,
+    ) -> Result<(u32, Group), ListError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE groups SET name = ? WHERE owner_id = ? AND group_id = ?")
+        sqlx::query("UPDATE groups SET name = ? WHERE owner_id = ? AND group_id = ?")
             .bind(name)
             .bind(me)
             .bind(group)
             .execute(&mut *tx)
             .await?;
-        group_changed(tx, me, done.rows_affected()).await
+        let renamed = read_group(&mut tx, me, group).await?;
+        let version = bump(&mut tx, me).await?;
+        tx.commit().await?;
+        Ok((version, renamed))
     }
 }
 
 /// The highest group id.
 const LAST_GROUP: u8 = (MAX_GROUPS - 1) as u8;
 
-/// Ends a group change that touched `rows` groups: `NoSuchGroup` if none, else bumps my
-/// version and commits.
-async fn group_changed(
-    mut tx: Transaction<'static, Sqlite>,
-    me: UserId,
-    rows: u64,
-) -> Result<u32, ListError> {
-    if rows == 0 {
-        return Err(ListError::NoSuchGroup);
-    }
-    let version = bump(&mut tx, me).await?;
-    tx.commit().await?;
-    Ok(version)
+/// One of my groups; `NoSuchGroup` if I have no such one.
+async fn read_group(conn: &mut SqliteConnection, owner: UserId, group: GroupId) -> Result<Group, ListError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT guid, name FROM groups WHERE owner_id = ? AND group_id = ?")
+            .bind(owner)
+            .bind(group)
+            .fetch_optional(conn)
+            .await?;
+    let (guid, name) = row.ok_or(ListError::NoSuchGroup)?;
+    let guid =
+        guid.parse().map_err(|_| sqlx::Error::Decode(format!("stored GUID {guid:?} malformed").into()))?;
+    Ok(Group { id: group, guid, name })
 }
 
 pub(super) async fn group_exists(

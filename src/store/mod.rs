@@ -4,6 +4,7 @@
 //! accounts in bulk. Every method commits before it returns, so whatever a client is told
 //! is on disk.
 
+mod address_book;
 mod contacts;
 mod groups;
 mod import;
@@ -25,7 +26,7 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::protocol::ProtocolError;
 
-pub use crate::protocol::view::{ContactRecord, Group, GroupId, Properties, Snapshot, UserId};
+pub use crate::protocol::view::{ContactRecord, Group, GroupId, Guid, Properties, Snapshot, UserId};
 pub use contacts::{Added, ListError, Removed};
 pub use import::{Imported, NewAccount};
 pub use settings::PropertyChanged;

@@ -10,7 +10,7 @@ use sqlx::{FromRow, Row as _};
 use super::users::decode_email;
 use super::{Store, StoreError};
 use crate::protocol::lists::{Blp, GroupId, Gtc, List, ListSet, Property};
-use crate::protocol::view::{ContactRecord, Group, Properties, Snapshot, UserId};
+use crate::protocol::view::{ContactRecord, Group, Guid, Properties, Snapshot, UserId};
 
 impl Store {
     /// My current list version: what a client's cached lists must match.
@@ -25,8 +25,12 @@ impl Store {
     /// Everything a full SYN sends, in one statement: one consistent read and one round trip
     /// to the connection's thread, whatever the lists' sizes.
     pub async fn snapshot(&self, me: UserId) -> Result<Snapshot, StoreError> {
-        let parts: Vec<Part> =
-            sqlx::query_as(SNAPSHOT).bind(me).bind(List::Allow.bit()).fetch_all(&self.read).await?;
+        let parts: Vec<Part> = sqlx::query_as(SNAPSHOT)
+            .bind(me)
+            .bind(List::Allow.bit())
+            .bind(List::Pending.bit())
+            .fetch_all(&self.read)
+            .await?;
         let mut settings = None;
         let mut properties = Properties::default();
         let mut groups = Vec::new();
@@ -84,7 +88,7 @@ enum Part {
 }
 
 impl FromRow<'_, SqliteRow> for Part {
-    /// Columns: the part's number, then `id`, `a`, `b`, `n` as [`SNAPSHOT`] fills them.
+    /// Columns: the part's number, then `id`, `a`, `b`, `n`, `c` as [`SNAPSHOT`] fills them.
     fn from_row(row: &SqliteRow) -> Result<Part, sqlx::Error> {
         let id = || Ok::<i64, sqlx::Error>(row.try_get::<Option<i64>, _>(1)?.unwrap_or_default());
         let text = |i| Ok::<String, sqlx::Error>(row.try_get::<Option<String>, _>(i)?.unwrap_or_default());
@@ -92,10 +96,11 @@ impl FromRow<'_, SqliteRow> for Part {
         Ok(match row.try_get::<u8, _>(0)? {
             0 => Part::Settings { version: narrow(id()?)?, gtc: decode(&text(2)?)?, blp: decode(&text(3)?)? },
             1 => Part::Property { name: decode(&text(2)?)?, value: text(3)? },
-            2 => Part::Group(Group { id: GroupId(narrow(id()?)?), name: text(2)? }),
+            2 => Part::Group(Group { id: GroupId(narrow(id()?)?), guid: decode(&text(5)?)?, name: text(2)? }),
             3 => Part::Entry(ContactRecord {
                 id: UserId(id()?),
                 email: decode_email(&text(2)?)?,
+                guid: decode::<Guid>(&text(5)?)?,
                 name: text(3)?,
                 lists: ListSet(narrow(n()?)?),
                 groups: Vec::new(),
@@ -109,19 +114,19 @@ impl FromRow<'_, SqliteRow> for Part {
 }
 
 /// Everything of a snapshot, each row a [`Part`]: 0 settings (id = list version, a = GTC,
-/// b = BLP); 1 properties (a = name, b = value); 2 groups (id, a = name); 3 entries
-/// (id = contact, a = e-mail, b = name, n = list bits); 4 memberships (id = contact,
+/// b = BLP); 1 properties (a = name, b = value); 2 groups (id, a = name, c = GUID); 3 entries
+/// (id = contact, a = e-mail, b = name, n = list bits with PL, c = GUID); 4 memberships (id = contact,
 /// n = group); 5 shared properties (id = contact, a = name, b = value; `CROSS JOIN` keeps
 /// SQLite's order: my few entries, their usually absent properties, then the check, rather
 /// than everyone who lists me).
 const SNAPSHOT: &str = "
-    SELECT 0, list_version, gtc, blp, NULL FROM users WHERE id = ?1
-    UNION ALL SELECT 1, NULL, name, value, NULL FROM properties WHERE user_id = ?1
-    UNION ALL SELECT 2, group_id, name, NULL, NULL FROM groups WHERE owner_id = ?1
-    UNION ALL SELECT 3, c.contact_id, u.email, c.name, c.lists
+    SELECT 0, list_version, gtc, blp, NULL, NULL FROM users WHERE id = ?1
+    UNION ALL SELECT 1, NULL, name, value, NULL, NULL FROM properties WHERE user_id = ?1
+    UNION ALL SELECT 2, group_id, name, NULL, NULL, guid FROM groups WHERE owner_id = ?1
+    UNION ALL SELECT 3, c.contact_id, u.email, c.name, c.lists | c.pending * ?3, c.guid
         FROM contacts c JOIN users u ON u.id = c.contact_id WHERE c.owner_id = ?1
-    UNION ALL SELECT 4, contact_id, NULL, NULL, group_id FROM contact_groups WHERE owner_id = ?1
-    UNION ALL SELECT 5, p.user_id, p.name, p.value, NULL
+    UNION ALL SELECT 4, contact_id, NULL, NULL, group_id, NULL FROM contact_groups WHERE owner_id = ?1
+    UNION ALL SELECT 5, p.user_id, p.name, p.value, NULL, NULL
         FROM contacts mine CROSS JOIN properties p CROSS JOIN contacts theirs
         WHERE mine.owner_id = ?1 AND p.user_id = mine.contact_id
             AND theirs.owner_id = mine.contact_id AND theirs.contact_id = ?1 AND theirs.lists & ?2";

@@ -92,7 +92,7 @@ fn lists(bits: &[List]) -> ListSet {
 async fn adding_to_fl_puts_me_on_their_rl_and_bumps_both() {
     let f = fixture().await;
     let added = f.add(f.a, List::Forward, "b@x.com", None).await.unwrap();
-    assert_eq!(added, Added { version: 2, contact: f.b, reverse_version: Some(2) });
+    assert_eq!((added.version, added.contact, added.reverse_version), (2, f.b, Some(2)));
     assert_eq!((f.version(f.a).await, f.version(f.b).await, f.version(f.c).await), (2, 2, 1));
 
     let mine = f.entry(f.a, "b@x.com").await.unwrap();
@@ -103,7 +103,7 @@ async fn adding_to_fl_puts_me_on_their_rl_and_bumps_both() {
     let theirs = f.entry(f.b, "a@x.com").await.unwrap();
     assert_eq!(
         (theirs.lists, theirs.groups, theirs.name.as_str()),
-        (lists(&[List::Reverse]), vec![], "Mr a")
+        (lists(&[List::Reverse, List::Pending]), vec![], "Mr a")
     );
 
     // Already on their AL: the RL bit joins that entry, which keeps its name.
@@ -119,9 +119,10 @@ async fn adding_to_fl_puts_me_on_their_rl_and_bumps_both() {
 async fn adding_myself_bumps_me_once() {
     let f = fixture().await;
     let added = f.add(f.a, List::Forward, "a@x.com", None).await.unwrap();
-    assert_eq!(added, Added { version: 2, contact: f.a, reverse_version: Some(2) });
+    assert_eq!((added.version, added.contact, added.reverse_version), (2, f.a, Some(2)));
     let entry = f.entry(f.a, "a@x.com").await.unwrap();
-    assert_eq!((entry.lists, entry.name.as_str()), (lists(&[List::Forward, List::Reverse]), "a@x.com"));
+    let pending = lists(&[List::Forward, List::Reverse, List::Pending]);
+    assert_eq!((entry.lists, entry.name.as_str()), (pending, "a@x.com"));
 
     let removed = f.rem(f.a, List::Forward, "a@x.com", None).await.unwrap();
     assert_eq!(removed, Removed { version: 3, contact: f.a, reverse_version: Some(3) });
@@ -162,7 +163,7 @@ async fn lists_fill_up() {
     // Each list counts its own entries, and a new group for an FL entry is no new entry.
     add(List::Allow, &c, None).await.unwrap();
     assert!(matches!(add(List::Allow, &b, None).await, Err(ListError::ListFull)));
-    let (_, group) = f.store.add_group(f.a, "Work").await.unwrap();
+    let group = f.store.add_group(f.a, "Work").await.unwrap().1.id;
     add(List::Forward, &b, Some(group)).await.unwrap();
 }
 
@@ -184,12 +185,25 @@ async fn al_and_bl_changes_bump_contacts_who_watch_me() {
 #[tokio::test]
 async fn groups() {
     let f = fixture().await;
-    assert_eq!(f.store.add_group(f.a, "One").await.unwrap(), (2, GroupId(1)));
-    assert_eq!(f.store.add_group(f.a, "Two").await.unwrap(), (3, GroupId(2)));
-    assert_eq!(f.store.add_group(f.a, "Three").await.unwrap(), (4, GroupId(3)));
-    assert_eq!(f.store.remove_group(f.a, GroupId(2)).await.unwrap(), 5);
-    assert_eq!(f.store.add_group(f.a, "Again").await.unwrap(), (6, GroupId(2)));
-    assert_eq!(f.store.rename_group(f.a, GroupId(0), "Friends").await.unwrap(), 7);
+    let (store, a) = (&f.store, f.a);
+    let added = |name| async move {
+        let (version, group) = store.add_group(a, name).await.unwrap();
+        (version, group.id)
+    };
+    assert_eq!(added("One").await, (2, GroupId(1)));
+    assert_eq!(added("Two").await, (3, GroupId(2)));
+    assert_eq!(added("Three").await, (4, GroupId(3)));
+    let (version, two) = f.store.remove_group(f.a, GroupId(2)).await.unwrap();
+    assert_eq!((version, two.name.as_str()), (5, "Two"));
+    assert_eq!(added("Again").await, (6, GroupId(2)));
+    let (version, zero) = f.store.rename_group(f.a, GroupId(0), "Friends").await.unwrap();
+    assert_eq!((version, zero.id, zero.name.as_str()), (7, GroupId(0), "Friends"));
+    // Each group has a GUID of its own; a new group 2 is not the old one.
+    let snapshot = f.store.snapshot(f.a).await.unwrap();
+    let mut guids: Vec<&Guid> = snapshot.groups.iter().map(|g| &g.guid).collect();
+    assert!(!guids.contains(&&two.guid));
+    guids.dedup();
+    assert_eq!(guids.len(), 4);
     assert!(matches!(f.store.remove_group(f.a, GroupId(0)).await, Err(ListError::GroupZero)));
     assert!(matches!(f.store.remove_group(f.a, GroupId(9)).await, Err(ListError::NoSuchGroup)));
     assert!(matches!(f.store.rename_group(f.a, GroupId(9), "x").await, Err(ListError::NoSuchGroup)));
@@ -202,17 +216,17 @@ async fn groups() {
     );
 
     for id in 4..30 {
-        assert_eq!(f.store.add_group(f.a, "More").await.unwrap().1, GroupId(id));
+        assert_eq!(f.store.add_group(f.a, "More").await.unwrap().1.id, GroupId(id));
     }
     assert!(matches!(f.store.add_group(f.a, "Too many").await, Err(ListError::TooManyGroups)));
     // Other accounts have their own ids.
-    assert_eq!(f.store.add_group(f.b, "Mine").await.unwrap().1, GroupId(1));
+    assert_eq!(f.store.add_group(f.b, "Mine").await.unwrap().1.id, GroupId(1));
 }
 
 #[tokio::test]
 async fn removing_a_group_keeps_its_members_on_fl() {
     let f = fixture().await;
-    let (_, group) = f.store.add_group(f.a, "Work").await.unwrap();
+    let group = f.store.add_group(f.a, "Work").await.unwrap().1.id;
     f.add(f.a, List::Forward, "b@x.com", Some(group)).await.unwrap();
     f.store.remove_group(f.a, group).await.unwrap();
     let entry = f.entry(f.a, "b@x.com").await.unwrap();
@@ -222,7 +236,7 @@ async fn removing_a_group_keeps_its_members_on_fl() {
 #[tokio::test]
 async fn removing_from_a_group_keeps_the_fl_entry() {
     let f = fixture().await;
-    let (_, group) = f.store.add_group(f.a, "Work").await.unwrap();
+    let group = f.store.add_group(f.a, "Work").await.unwrap().1.id;
     f.add(f.a, List::Forward, "b@x.com", None).await.unwrap();
     f.add(f.a, List::Forward, "b@x.com", Some(group)).await.unwrap();
     assert_eq!(f.entry(f.a, "b@x.com").await.unwrap().groups, [GroupId(0), group]);
@@ -296,7 +310,8 @@ async fn snapshot_shows_properties_only_to_allowed_contacts() {
     let snapshot = f.store.snapshot(f.a).await.unwrap();
     assert_eq!((snapshot.version, snapshot.gtc, snapshot.blp), (8, Gtc::Never, Blp::Block));
     assert_eq!(snapshot.properties.get(Property::Phh), Some("555 1234"));
-    assert_eq!(snapshot.groups, [Group { id: GroupId(0), name: "Other Contacts".into() }]);
+    let groups: Vec<(GroupId, &str)> = snapshot.groups.iter().map(|g| (g.id, g.name.as_str())).collect();
+    assert_eq!(groups, [(GroupId(0), "Other Contacts")]);
     let emails: Vec<&str> = snapshot.contacts.iter().map(|c| c.email.as_str()).collect();
     assert_eq!(emails, ["b@x.com", "c@x.com"]);
     let b = &snapshot.contacts[0];
@@ -410,7 +425,41 @@ async fn migrating_gives_existing_accounts_group_zero() {
     let old = store.user(&email("old@x.com")).await.unwrap().unwrap();
     let snapshot = store.snapshot(old.id).await.unwrap();
     assert_eq!((snapshot.version, snapshot.gtc, snapshot.blp), (1, Gtc::Ask, Blp::Allow));
-    assert_eq!(snapshot.groups, [Group { id: GroupId(0), name: "Other Contacts".into() }]);
+    let groups: Vec<(GroupId, &str)> = snapshot.groups.iter().map(|g| (g.id, g.name.as_str())).collect();
+    assert_eq!(groups, [(GroupId(0), "Other Contacts")]);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn migrating_gives_entries_and_groups_guids_and_finds_who_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteConnectOptions::from_str(&url(&dir)).unwrap().create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut before = sqlx::migrate!();
+    before.migrations = before.migrations[..6].to_vec().into();
+    before.run(&pool).await.unwrap();
+    for statement in [
+        "INSERT INTO users (email, friendly_name, md5_salt, md5_digest, passport_hash)
+         VALUES ('a@x.com', 'A', 's', 'd', 'h'), ('b@x.com', 'B', 's', 'd', 'h'), ('c@x.com', 'C', 's', 'd', 'h')",
+        "INSERT INTO groups (owner_id, group_id, name) VALUES (1, 0, 'Other Contacts'), (1, 1, 'Work')",
+        // b and c have a on their FL; a has allowed c, not yet b.
+        "INSERT INTO contacts (owner_id, contact_id, lists, name) VALUES (1, 2, 9, 'B'), (1, 3, 10, 'C')",
+        "INSERT INTO contact_groups VALUES (1, 2, 1)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::open(&url(&dir)).await.unwrap();
+    let snapshot = store.snapshot(UserId(1)).await.unwrap();
+    let lists: Vec<(&str, u8)> = snapshot.contacts.iter().map(|c| (c.email.as_str(), c.lists.0)).collect();
+    assert_eq!(lists, [("b@x.com", 1 | 8 | 16), ("c@x.com", 2 | 8)]);
+    let mut guids: Vec<String> = snapshot.groups.iter().map(|g| g.guid.to_string()).collect();
+    guids.extend(snapshot.contacts.iter().map(|c| c.guid.to_string()));
+    guids.sort();
+    guids.dedup();
+    assert_eq!(guids.len(), 4, "{guids:?}");
+    assert!(guids.iter().all(|g| g.parse::<Guid>().is_ok() && g.as_bytes()[14] == b'4'), "{guids:?}");
     store.close().await;
 }
 

@@ -148,7 +148,7 @@ impl TestServer {
     /// messages.
     pub async fn login(&self, email: &str, password: &str, dialect: Dialect) -> Client {
         if dialect.login == Login::Twn {
-            return self.login_msnp8(email, password).await;
+            return self.twn_login(email, password, dialect).await;
         }
         self.md5_login(email, password, dialect, None).await
     }
@@ -190,14 +190,21 @@ impl TestServer {
     /// `USR TWN I`, the nexus and login2.srf over HTTPS (trusting the server's
     /// certificate), `USR TWN S` with the ticket, `USR OK` and the profile.
     pub async fn login_msnp8(&self, email: &str, password: &str) -> Client {
-        let mut ns = self.msnp8_challenge(email).await;
+        self.twn_login(email, password, Dialect::MSNP8).await
+    }
+
+    /// A Passport login in `dialect` (MSNP8 and later) as its official client makes it,
+    /// through `USR OK` and the messages after it.
+    pub async fn twn_login(&self, email: &str, password: &str, dialect: Dialect) -> Client {
+        let mut ns = self.twn_challenge(email, dialect).await;
         let ticket =
             self.passport_login(email, password, &ns.var("challenge")).await.expect("Passport login");
         ns.send(&format!("USR 7 TWN S {ticket}")).await;
-        ns.transcript(&format!("S: USR 7 OK {} * 1 0", email.to_ascii_lowercase())).await;
+        let name = if dialect.address_book { "" } else { " *" };
+        ns.transcript(&format!("S: USR 7 OK {}{name} 1 0", email.to_ascii_lowercase())).await;
         let token = ticket.strip_prefix("t=").and_then(|t| t.split('&').next()).expect("t=<ticket>&p=");
         ns.expect_payload("MSG Hotmail Hotmail", &format!("\r\nMSPAuth: {token}\r\n")).await;
-        if Dialect::MSNP8.initial_email {
+        if dialect.initial_email {
             ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsinitialemailnotification").await;
         }
         ns
@@ -206,16 +213,22 @@ impl TestServer {
     /// The MSNP8 login up to the Passport step: dispatch, `XFR`, then `VER`, `CVR` and
     /// `USR 6 TWN I` on the notification server, whose challenge is captured as `{challenge}`.
     pub async fn msnp8_challenge(&self, email: &str) -> Client {
+        self.twn_challenge(email, Dialect::MSNP8).await
+    }
+
+    /// A Passport login in `dialect` up to the Passport step, as in [`Self::msnp8_challenge`].
+    pub async fn twn_challenge(&self, email: &str, dialect: Dialect) -> Client {
         let cvr = format!("0x0409 winnt 5.1 i386 MSNMSGR 5.0.0540 MSMSGS {email}");
+        let offer = dialect.client_offer();
         let mut ds = self.dispatch().await;
         ds.transcript(&format!(
-            "C: VER 1 MSNP8 CVR0\nS: VER 1 MSNP8\nC: CVR 2 {cvr}\nS: CVR 2 ...\n\
+            "C: VER 1 {offer}\nS: VER 1 {dialect}\nC: CVR 2 {cvr}\nS: CVR 2 ...\n\
              C: USR 3 TWN I {email}\nS: XFR 3 NS {{ns}} ...\nS: (closed)"
         ))
         .await;
         let mut ns = Client::connect(ds.var("ns").parse().expect("XFR address")).await;
         ns.transcript(&format!(
-            "C: VER 4 MSNP8 CVR0\nS: VER 4 MSNP8\nC: CVR 5 {cvr}\nS: CVR 5 ...\n\
+            "C: VER 4 {offer}\nS: VER 4 {dialect}\nC: CVR 5 {cvr}\nS: CVR 5 ...\n\
              C: USR 6 TWN I {email}\nS: USR 6 TWN S {{challenge}}"
         ))
         .await;
@@ -435,12 +448,16 @@ impl Client {
             if *w == "*" {
                 continue;
             }
-            if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            // `{name}` captures a token, `C={name}` what follows a fixed prefix.
+            let capture =
+                w.split_once('{').and_then(|(prefix, rest)| Some((prefix, rest.strip_suffix('}')?)));
+            if let Some((prefix, name)) = capture {
+                let Some(g) = g.strip_prefix(prefix) else { fail() };
                 match self.vars.get(name) {
                     Some(value) if value != g => fail(),
                     Some(_) => {}
                     None => {
-                        self.vars.insert(name.to_owned(), (*g).to_owned());
+                        self.vars.insert(name.to_owned(), g.to_owned());
                     }
                 }
             } else if w != g {

@@ -52,7 +52,11 @@ pub fn xfr_ns(tr: TrId, d: &Dialect, to: &str, from: &str) -> Reply {
 /// `USR tr OK handle name {verified} {restricted}`: exactly the version's fields, since
 /// some clients count them.
 pub fn usr_ok(tr: TrId, d: &Dialect, email: &Email, friendly_name: &str) -> Reply {
-    let mut reply = Reply::to("USR", tr).arg("OK").arg(email).arg(url_encode(friendly_name));
+    let mut reply = Reply::to("USR", tr).arg("OK").arg(email);
+    // MSNP10 sends the name as `PRP MFN` in `SYN` instead.
+    if !d.address_book {
+        reply = reply.arg(url_encode(friendly_name));
+    }
     if d.usr_ok_verified {
         reply = reply.arg(1);
     }
@@ -75,7 +79,8 @@ pub struct Profile<'a> {
 }
 
 /// The `text/x-msmsgsprofile` message sent right after `USR OK`: a header-only MIME
-/// document (MSNP2 just `LoginTime`; MSNP3 the Passport fields; MSNP8 the client address).
+/// document (MSNP2 just `LoginTime`; MSNP3 the Passport fields; MSNP8 the client address;
+/// MSNP10 `ABCHMigrated`).
 pub fn profile(d: &Dialect, p: &Profile) -> Reply {
     let mut body = format!(
         "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\nLoginTime: {}\r\n",
@@ -95,6 +100,10 @@ pub fn profile(d: &Dialect, p: &Profile) -> Reply {
     if d.profile_client_addr {
         // ClientPort is sent byte-swapped, as the official server did.
         body += &format!("ClientIP: {}\r\nClientPort: {}\r\n", p.client.ip(), p.client.port().swap_bytes());
+    }
+    if d.address_book {
+        // The lists are the address book's (GUIDs); 0 would select a numbered MSNP10 mode.
+        body += "ABCHMigrated: 1\r\n";
     }
     body += "\r\n";
     hotmail_message(body)

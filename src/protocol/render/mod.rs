@@ -74,6 +74,8 @@ mod tests {
         let msnp8_auth = "whatever+t+is+in+your+passport+login+ticket+that+you+sent+for+USR+TWN+S$";
         let msnp8 = seed_profile(&Dialect::MSNP8, msnp8_auth);
         assert_eq!(payload_len(&msnp8), 448);
+        assert_eq!(payload_len(&seed_profile(&Dialect::MSNP9, msnp8_auth)), 448);
+        assert_eq!(payload_len(&seed_profile(&Dialect::MSNP10, msnp8_auth)), 465);
         assert_eq!(payload_len(&initial_email()), 221);
     }
 
@@ -83,6 +85,13 @@ mod tests {
         seed_profile(&Dialect::MSNP8, "t").encode(&mut buf);
         let text = String::from_utf8(buf.to_vec()).unwrap();
         assert!(text.contains("ClientIP: 192.168.1.111\r\nClientPort: 18183\r\n\r\n"), "{text}");
+    }
+
+    #[test]
+    fn list_stamps_count_seconds_from_2000() {
+        assert_eq!(list_stamp(42), "2000-01-01T00:00:42.0000000-00:00");
+        assert_eq!(list_stamp(86_400 * 366 + 3_661), "2001-01-01T01:01:01.0000000-00:00");
+        assert_eq!(list_stamp(u32::MAX), "2136-02-07T06:28:15.0000000-00:00");
     }
 
     #[test]
@@ -103,6 +112,7 @@ mod tests {
                 "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863",
                 "USR 3 OK example@hotmail.com example%20user 1 0",
             ),
+            (Dialect::MSNP10, "XFR 3 NS 10.0.0.5:1863 0 10.0.0.1:1863", "USR 3 OK example@hotmail.com 1 0"),
         ];
         for (d, xfr, ok) in cases {
             assert_eq!(xfr_ns(tr, &d, "10.0.0.5:1863", "10.0.0.1:1863").to_string(), xfr);
