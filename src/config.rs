@@ -215,14 +215,18 @@ pub struct ClientVersion {
     pub info_url: String,
 }
 
-/// CHL/QRY challenges for MSNP6–8.
+/// CHL/QRY challenges.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Challenges {
     pub enabled: bool,
     pub interval_secs: u64,
     pub timeout_secs: u64,
+    /// Client ids whose answer is `md5(challenge + key)` (MSNP6–10).
     pub keys: Vec<ChallengeKey>,
+    /// Product ids whose answer is [`crate::credentials::msnp11_challenge_answer`]
+    /// (MSNP11 and 12).
+    pub products: Vec<ChallengeKey>,
 }
 
 impl Challenges {
@@ -234,12 +238,51 @@ impl Challenges {
         Duration::from_secs(self.timeout_secs)
     }
 
-    /// The private key of a client id, if accepted.
+    /// The private key of a client id, if accepted (MSNP6–10).
     pub fn key(&self, client_id: &str) -> Option<&str> {
-        self.keys.iter().find(|k| k.id == client_id).map(|k| k.key.as_str())
+        find_key(&self.keys, client_id)
+    }
+
+    /// The product key of a product id, if accepted (MSNP11 and 12).
+    pub fn product_key(&self, product_id: &str) -> Option<&str> {
+        find_key(&self.products, product_id)
+    }
+
+    /// The first thing wrong with these settings, if any.
+    fn problem(&self) -> Option<&'static str> {
+        let checks = [
+            (self.interval_secs >= 1, "challenges.interval_secs must be at least 1"),
+            (self.timeout_secs >= 1, "challenges.timeout_secs must be at least 1"),
+            (
+                self.interval_secs > self.timeout_secs,
+                "challenges.interval_secs must be longer than challenges.timeout_secs",
+            ),
+            (
+                keys_ok(&self.keys),
+                "challenges.keys: each id must be one word and each key non-empty, ids listed once",
+            ),
+            (
+                keys_ok(&self.products),
+                "challenges.products: each id must be one word and each key non-empty, ids listed once",
+            ),
+        ];
+        checks.iter().find(|(ok, _)| !ok).map(|(_, message)| *message)
     }
 }
 
+fn find_key<'a>(keys: &'a [ChallengeKey], id: &str) -> Option<&'a str> {
+    keys.iter().find(|k| k.id == id).map(|k| k.key.as_str())
+}
+
+/// Whether every id could be sent in `QRY` (one word) and is listed once, with a key.
+fn keys_ok(keys: &[ChallengeKey]) -> bool {
+    let one_word = |id: &str| !id.is_empty() && !id.contains(|c: char| c.is_whitespace() || c.is_control());
+    keys.iter().enumerate().all(|(i, k)| {
+        one_word(&k.id) && !k.key.is_empty() && keys[..i].iter().all(|earlier| earlier.id != k.id)
+    })
+}
+
+/// A client (or product) id and the secret key its challenge answers are computed with.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeKey {
@@ -356,12 +399,6 @@ impl Config {
             (self.switchboard.idle_timeout_secs >= 1, "switchboard.idle_timeout_secs must be at least 1"),
             (self.switchboard.cookie_ttl_secs >= 1, "switchboard.cookie_ttl_secs must be at least 1"),
             (self.switchboard.max_participants >= 2, "switchboard.max_participants must be at least 2"),
-            (self.challenges.interval_secs >= 1, "challenges.interval_secs must be at least 1"),
-            (self.challenges.timeout_secs >= 1, "challenges.timeout_secs must be at least 1"),
-            (
-                self.challenges.interval_secs > self.challenges.timeout_secs,
-                "challenges.interval_secs must be longer than challenges.timeout_secs",
-            ),
             (!self.public_host.contains(char::is_whitespace), "public_host must not contain spaces"),
             (self.web.forms_per_ip >= 1, "web.forms_per_ip must be at least 1"),
             (self.web.form_window_secs >= 1, "web.form_window_secs must be at least 1"),
@@ -373,7 +410,12 @@ impl Config {
                 "web.listen must be empty or an address:port",
             ),
         ];
-        let problem = checks.iter().find(|(ok, _)| !ok).map(|(_, m)| *m).or(self.passport.problem());
+        let problem = checks
+            .iter()
+            .find(|(ok, _)| !ok)
+            .map(|(_, m)| *m)
+            .or(self.passport.problem())
+            .or(self.challenges.problem());
         if let Some(message) = problem {
             return Err(ConfigError::Invalid(message.to_owned()));
         }
@@ -443,6 +485,18 @@ mod tests {
         assert_eq!(c.limits.max_payload_bytes, 1664);
         assert_eq!(c.challenges.key("msmsgs@msnmsgr.com"), Some("Q1P7W2E4J9R8U3S5"));
         assert_eq!(c.challenges.key("PROD0038W!61ZTF9"), Some("VT6PX?UQTM4WM%YR"));
+        let products = [
+            ("PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL"),
+            ("PROD0101{0RM?UBW", "CFHUR$52U_{VIX5T"),
+            ("PROD00974#MT*RC2", "LMCVO*18PQJ3H!K3"),
+            ("PROD0104U6VVM{UJ", "VK67B}379XYM5}$T"),
+        ];
+        for (id, key) in products {
+            assert_eq!(c.challenges.product_key(id), Some(key), "{id}");
+        }
+        assert_eq!(c.challenges.products.len(), 4);
+        assert_eq!(c.challenges.key("PROD0090YUAUV{2B"), None, "MSNP11 ids answer differently");
+        assert_eq!(c.challenges.product_key("msmsgs@msnmsgr.com"), None);
         for service in Dialect::url_service_names() {
             assert!(c.urls.services.contains_key(service), "{service} has no default URL");
         }
@@ -470,6 +524,30 @@ mod tests {
         let c = Config::from_toml("[limits]\nmax_connections = 5\n", "test").unwrap();
         assert_eq!(c.limits.max_connections, 5);
         assert_eq!(c.limits.max_line_bytes, 2048);
+    }
+
+    #[test]
+    fn a_file_listing_challenge_pairs_replaces_the_defaults() {
+        let file = "[[challenges.products]]\nid = \"PROD0113H11T8$X_\"\nkey = \"RG@XY*28Q5QHS%Q5\"\n";
+        let c = Config::from_toml(file, "test").unwrap();
+        assert_eq!(c.challenges.products.len(), 1);
+        assert_eq!(c.challenges.product_key("PROD0113H11T8$X_"), Some("RG@XY*28Q5QHS%Q5"));
+        assert_eq!(c.challenges.product_key("PROD0090YUAUV{2B"), None);
+        assert_eq!(c.challenges.key("msmsgs@msnmsgr.com"), Some("Q1P7W2E4J9R8U3S5"), "keys untouched");
+        let none = Config::from_toml("[challenges]\nproducts = []\nkeys = []\n", "test").unwrap();
+        assert!(none.challenges.products.is_empty() && none.challenges.keys.is_empty());
+        let bad = [
+            ("products = [{ id = \"PROD 0090\", key = \"k\" }]", "challenges.products"),
+            ("products = [{ id = \"\", key = \"k\" }]", "challenges.products"),
+            ("products = [{ id = \"PROD0090YUAUV{2B\", key = \"\" }]", "challenges.products"),
+            ("products = [{ id = \"a\", key = \"k\" }, { id = \"a\", key = \"l\" }]", "challenges.products"),
+            ("products = [{ id = \"a\", secret = \"k\" }]", "secret"),
+            ("keys = [{ id = \"a\\tb\", key = \"k\" }]", "challenges.keys"),
+        ];
+        for (toml, named) in bad {
+            let err = Config::from_toml(&format!("[challenges]\n{toml}\n"), "x.toml").unwrap_err();
+            assert!(err.to_string().contains(named), "{toml}: {err}");
+        }
     }
 
     #[test]
