@@ -14,10 +14,10 @@ use tokio::time::Instant;
 use crate::credentials::random_token;
 use crate::mailbox::SessionHandle;
 use crate::presence::{ConnId, Ending};
-use crate::protocol::{Email, Encoded};
+use crate::protocol::{Dialect, Email, Encoded};
 use crate::store::UserId;
 
-pub use crate::protocol::view::SessionId;
+pub use crate::protocol::view::{SessionId, Who};
 
 /// Session ids are 8 to 10 digits, like the official service's, and fit a signed 32-bit
 /// integer: clients of the era read them with `atoi()` or into a Java `int` and send them
@@ -25,13 +25,24 @@ pub use crate::protocol::view::SessionId;
 /// cookie is); it must only be unique among live sessions.
 const SESSION_IDS: std::ops::RangeInclusive<u32> = 10_000_000..=i32::MAX as u32;
 
-/// Who someone in a chat is, as the others see them; made once per participant and shared
-/// by every event about them.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Who {
+/// Whom a cookie admits, as their notification session knows them. The switchboard has no
+/// `VER`: each participant's dialect comes from there.
+#[derive(Debug, Clone)]
+pub struct Guest {
+    pub user: UserId,
     pub email: Email,
-    /// The friendly name, as `IRO`, `JOI` and `MSG` carry it.
-    pub name: Encoded,
+    /// Decoded friendly name.
+    pub name: String,
+    pub caps: u32,
+    pub dialect: Dialect,
+}
+
+#[cfg(test)]
+impl Guest {
+    /// An MSNP8 guest without capabilities, as most tests need one.
+    pub fn plain(user: UserId, email: &Email, name: &str) -> Guest {
+        Guest { user, email: email.clone(), name: name.to_owned(), caps: 0, dialect: Dialect::MSNP8 }
+    }
 }
 
 /// What a participant's connection is told about the others.
@@ -54,6 +65,8 @@ pub struct Participant {
     pub who: Arc<Who>,
     /// Decoded friendly name (for the `RNG` of an invitation, rendered by the callee).
     pub name: String,
+    /// How this participant is told of the others.
+    pub dialect: Dialect,
     pub handle: SessionHandle<SbEvent>,
 }
 
@@ -74,9 +87,7 @@ impl Chat {
 /// Who a cookie lets in, and where.
 #[derive(Debug)]
 struct Cookie {
-    user: UserId,
-    email: Email,
-    name: String,
+    guest: Guest,
     /// `None`: open a new session (XFR SB); `Some`: join this one (RNG).
     session: Option<SessionId>,
     expires: Instant,
@@ -153,9 +164,9 @@ impl Switchboards {
         Switchboards { inner: Mutex::default(), cookie_ttl, max_participants }
     }
 
-    /// `XFR SB`: a cookie that opens a new session for `user`.
-    pub fn cookie_to_open(&self, user: UserId, email: &Email, name: &str) -> String {
-        self.issue(&mut self.lock(), user, email, name, None)
+    /// `XFR SB`: a cookie that opens a new session for `guest`.
+    pub fn cookie_to_open(&self, guest: Guest) -> String {
+        self.issue(&mut self.lock(), guest, None)
     }
 
     /// `USR tr handle cookie`: opens a session with its first participant, or `None` if
@@ -186,12 +197,11 @@ impl Switchboards {
     pub fn invite(
         &self,
         chat: &Chat,
-        invitee: (UserId, ConnId),
-        email: &Email,
-        name: &str,
+        invitee: Guest,
+        rung: ConnId,
         still_there: StillThere<'_>,
     ) -> Result<String, InviteError> {
-        let (user, rung) = invitee;
+        let user = invitee.user;
         {
             let mut s = chat.lock();
             s.expire_invitations(still_there);
@@ -203,7 +213,7 @@ impl Switchboards {
             }
             s.invited.insert(user, Invitation { expires: Instant::now() + self.cookie_ttl, rung });
         }
-        Ok(self.issue(&mut self.lock(), user, email, name, Some(chat.id)))
+        Ok(self.issue(&mut self.lock(), invitee, Some(chat.id)))
     }
 
     /// Withdraws an invitation that could not be delivered.
@@ -290,7 +300,7 @@ impl Switchboards {
     /// connections were told.
     pub fn end_for(&self, user: UserId, why: Ending) -> usize {
         let mut inner = self.lock();
-        inner.cookies.retain(|_, c| c.user != user);
+        inner.cookies.retain(|_, c| c.guest.user != user);
         let mut told = 0;
         for chat in inner.sessions.values() {
             let mut s = chat.lock();
@@ -326,27 +336,14 @@ impl Switchboards {
         self.len() == 0
     }
 
-    fn issue(
-        &self,
-        inner: &mut Inner,
-        user: UserId,
-        email: &Email,
-        name: &str,
-        session: Option<SessionId>,
-    ) -> String {
+    fn issue(&self, inner: &mut Inner, guest: Guest, session: Option<SessionId>) -> String {
         let now = Instant::now();
         if inner.cookies.len() >= inner.sweep_at {
             inner.cookies.retain(|_, c| c.expires > now);
             inner.sweep_at = (inner.cookies.len() * 2).max(256);
         }
         let token = random_token();
-        let cookie = Cookie {
-            user,
-            email: email.clone(),
-            name: name.to_owned(),
-            session,
-            expires: now + self.cookie_ttl,
-        };
+        let cookie = Cookie { guest, session, expires: now + self.cookie_ttl };
         inner.cookies.insert(token.clone(), cookie);
         token
     }
@@ -359,8 +356,9 @@ impl Switchboards {
 
 impl Cookie {
     fn participant(self, handle: SessionHandle<SbEvent>) -> Participant {
-        let who = Arc::new(Who { email: self.email, name: Encoded::new(&self.name) });
-        Participant { user: self.user, who, name: self.name, handle }
+        let Guest { user, email, name, caps, dialect } = self.guest;
+        let who = Arc::new(Who { email, name: Encoded::new(&name), caps });
+        Participant { user, who, name, dialect, handle }
     }
 }
 
@@ -368,7 +366,7 @@ impl Cookie {
 /// handle spends it too: whoever holds it is not who it was issued to.
 fn redeem(inner: &mut Inner, cookie: &str, email: &Email) -> Option<Cookie> {
     let found = inner.cookies.remove(cookie)?;
-    (found.expires > Instant::now() && &found.email == email).then_some(found)
+    (found.expires > Instant::now() && &found.guest.email == email).then_some(found)
 }
 
 #[cfg(test)]
@@ -394,11 +392,11 @@ mod tests {
     fn cookies_are_single_use_and_bound_to_their_account() {
         let boards = Switchboards::new(Duration::from_secs(60), 4);
         let alice = email("alice@example.com");
-        let cookie = boards.cookie_to_open(UserId(1), &alice, "Alice");
+        let cookie = boards.cookie_to_open(Guest::plain(UserId(1), &alice, "Alice"));
         assert_eq!(cookie.len(), 32);
         assert!(boards.open(&email("mallory@example.com"), &cookie, handle(1).0).is_none());
         assert!(boards.open(&alice, &cookie, handle(1).0).is_none(), "spent by the wrong handle");
-        let cookie = boards.cookie_to_open(UserId(1), &alice, "Alice");
+        let cookie = boards.cookie_to_open(Guest::plain(UserId(1), &alice, "Alice"));
         assert!(boards.open(&alice, &cookie, handle(1).0).is_some());
         assert!(boards.open(&alice, &cookie, handle(2).0).is_none(), "single use");
     }
@@ -407,7 +405,7 @@ mod tests {
     fn expired_cookies_are_refused() {
         let boards = Switchboards::new(Duration::ZERO, 4);
         let alice = email("alice@example.com");
-        let cookie = boards.cookie_to_open(UserId(1), &alice, "Alice");
+        let cookie = boards.cookie_to_open(Guest::plain(UserId(1), &alice, "Alice"));
         assert!(boards.open(&alice, &cookie, handle(1).0).is_none());
     }
 
@@ -415,15 +413,16 @@ mod tests {
     fn an_invitation_lapses_with_its_cookie() {
         let alice = email("alice@example.com");
         let boards = Switchboards::new(Duration::from_secs(60), 2);
-        let (chat, _) =
-            boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "Alice"), handle(1).0).unwrap();
+        let (chat, _) = boards
+            .open(&alice, &boards.cookie_to_open(Guest::plain(UserId(1), &alice, "Alice")), handle(1).0)
+            .unwrap();
         let bob = email("bob@example.com");
-        boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE).unwrap();
+        boards.invite(&chat, Guest::plain(UserId(2), &bob, "Bob"), ConnId(20), THERE).unwrap();
         assert!(boards.involves(&chat, UserId(2), THERE));
         chat.lock().invited.get_mut(&UserId(2)).unwrap().expires = Instant::now();
         assert!(!boards.involves(&chat, UserId(2), THERE), "lapsed");
         assert!(
-            boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE).is_ok(),
+            boards.invite(&chat, Guest::plain(UserId(2), &bob, "Bob"), ConnId(20), THERE).is_ok(),
             "and can be renewed"
         );
     }
@@ -432,14 +431,17 @@ mod tests {
     fn an_invitation_rung_on_an_ended_session_is_withdrawn() {
         let alice = email("alice@example.com");
         let boards = Switchboards::new(Duration::from_secs(60), 2);
-        let (chat, _) =
-            boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "Alice"), handle(1).0).unwrap();
-        boards.invite(&chat, (UserId(2), ConnId(20)), &email("bob@example.com"), "Bob", THERE).unwrap();
+        let (chat, _) = boards
+            .open(&alice, &boards.cookie_to_open(Guest::plain(UserId(1), &alice, "Alice")), handle(1).0)
+            .unwrap();
+        boards
+            .invite(&chat, Guest::plain(UserId(2), &email("bob@example.com"), "Bob"), ConnId(20), THERE)
+            .unwrap();
         let signed_out: StillThere<'_> = &|user, conn| (user, conn) != (UserId(2), ConnId(20));
         assert!(!boards.involves(&chat, UserId(2), signed_out), "Bob's session 20 has ended");
         let carol = email("c@example.com");
         assert!(
-            boards.invite(&chat, (UserId(3), ConnId(30)), &carol, "C", signed_out).is_ok(),
+            boards.invite(&chat, Guest::plain(UserId(3), &carol, "C"), ConnId(30), signed_out).is_ok(),
             "and Bob no longer counts"
         );
     }
@@ -449,11 +451,12 @@ mod tests {
         let boards = Switchboards::new(Duration::from_secs(60), 4);
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
         let (a, mut a_rx) = handle(1);
-        let (chat, _) = boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "A"), a).unwrap();
-        let cookie = boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "B", THERE).unwrap();
+        let (chat, _) =
+            boards.open(&alice, &boards.cookie_to_open(Guest::plain(UserId(1), &alice, "A")), a).unwrap();
+        let cookie = boards.invite(&chat, Guest::plain(UserId(2), &bob, "B"), ConnId(20), THERE).unwrap();
         let (b, mut b_rx) = handle(2);
         boards.join(&bob, &cookie, chat.id, b).unwrap();
-        let unused = boards.cookie_to_open(UserId(1), &alice, "A");
+        let unused = boards.cookie_to_open(Guest::plain(UserId(1), &alice, "A"));
         assert_eq!(boards.census(), (HashMap::from([(UserId(1), 1), (UserId(2), 1)]), 2));
         assert_eq!(boards.end_for(UserId(1), Ending::Deleted), 1);
         assert!(matches!(a_rx.try_recv(), Some(SbEvent::Joined(_))));
@@ -467,12 +470,13 @@ mod tests {
         let boards = Switchboards::new(Duration::from_secs(60), 3);
         let (alice, bob) = (email("alice@example.com"), email("bob@example.com"));
         let (a, mut a_rx) = handle(1);
-        let (chat, me) =
-            boards.open(&alice, &boards.cookie_to_open(UserId(1), &alice, "Alice A"), a).unwrap();
+        let (chat, me) = boards
+            .open(&alice, &boards.cookie_to_open(Guest::plain(UserId(1), &alice, "Alice A")), a)
+            .unwrap();
         assert_eq!(me.who.name.as_str(), "Alice%20A", "encoded once, for every event about her");
-        let cookie = boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE).unwrap();
+        let cookie = boards.invite(&chat, Guest::plain(UserId(2), &bob, "Bob"), ConnId(20), THERE).unwrap();
         assert_eq!(
-            boards.invite(&chat, (UserId(2), ConnId(20)), &bob, "Bob", THERE),
+            boards.invite(&chat, Guest::plain(UserId(2), &bob, "Bob"), ConnId(20), THERE),
             Err(InviteError::AlreadyThere)
         );
         let (b, mut b_rx) = handle(2);
@@ -483,13 +487,14 @@ mod tests {
         assert_eq!(boards.relay(&chat, ConnId(1), message.clone()), Delivery { recipients: 1, delivered: 1 });
         assert_eq!(b_rx.try_recv().unwrap(), message);
         let carol = email("c@example.com");
-        let for_carol = boards.invite(&chat, (UserId(3), ConnId(30)), &carol, "C", THERE).unwrap();
+        let for_carol =
+            boards.invite(&chat, Guest::plain(UserId(3), &carol, "C"), ConnId(30), THERE).unwrap();
         assert!(
             boards.join(&carol, &for_carol, SessionId(chat.id.0.wrapping_add(1)), handle(3).0).is_none(),
             "wrong session"
         );
         assert_eq!(
-            boards.invite(&chat, (UserId(4), ConnId(40)), &email("d@example.com"), "D", THERE),
+            boards.invite(&chat, Guest::plain(UserId(4), &email("d@example.com"), "D"), ConnId(40), THERE),
             Err(InviteError::Full)
         );
         boards.leave(&chat, ConnId(1));

@@ -85,6 +85,8 @@ pub enum Event {
     LoggedInElsewhere,
     /// A contact is now shown with this status (or name or capabilities): `NLN`.
     Online(Arc<Shown>),
+    /// A contact's personal message changed (MSNP11): `UBX`.
+    Personal(Arc<Shown>),
     /// A contact is no longer shown online: `FLN`.
     Offline { id: UserId, email: Email },
     /// Someone put me on their FL: `ADD 0 RL`.
@@ -122,6 +124,14 @@ impl Ending {
             Ending::NewPassword => "password changed",
         }
     }
+}
+
+/// A session an invitation may ring, and what the switchboard needs of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ringable {
+    pub conn: ConnId,
+    pub dialect: Dialect,
+    pub caps: u32,
 }
 
 /// What the operator sees of an online session.
@@ -320,6 +330,21 @@ impl Presence {
         told.send();
     }
 
+    /// A new personal message (MSNP11): watchers who see the account get
+    /// [`Event::Personal`], and no `NLN`, since nothing else changed.
+    pub fn publish_personal(&self, id: UserId, conn: ConnId, shown: Arc<Shown>) {
+        let mut online = self.lock();
+        let Some(entry) = online.get_mut(&id).filter(|e| e.session.conn == conn) else { return };
+        entry.shown = Some(shown.clone());
+        if !shown.status.is_visible() {
+            return;
+        }
+        let watchers = entry.allowed_watchers();
+        let told = Deliveries::to_watchers(&online, id, watchers, Event::Personal(shown));
+        drop(online);
+        told.send();
+    }
+
     /// Turns switchboard invitations on or off (`IMS`).
     pub fn set_accepting(&self, id: UserId, conn: ConnId, accepting: bool) {
         if let Some(entry) = self.lock().get_mut(&id).filter(|e| e.session.conn == conn) {
@@ -330,10 +355,11 @@ impl Presence {
     /// The callee's notification session if `caller` may invite them to a chat: they are
     /// online, visible to the caller and accepting invitations. A blocked caller gets the
     /// same answer as for an offline callee.
-    pub fn ringable(&self, callee: UserId, caller: UserId) -> Option<ConnId> {
+    pub fn ringable(&self, callee: UserId, caller: UserId) -> Option<Ringable> {
         let online = self.lock();
         let entry = online.get(&callee).filter(|e| e.accepting && e.seen_by(caller).is_some())?;
-        Some(entry.session.conn)
+        let caps = entry.shown.as_ref().map_or(0, |shown| shown.caps);
+        Some(Ringable { conn: entry.session.conn, dialect: entry.about.dialect, caps })
     }
 
     /// Whether `conn` is the account's notification session now.
@@ -475,7 +501,7 @@ mod tests {
     fn shown(id: i64, status: Status) -> Arc<Shown> {
         let email = format!("u{id}@example.com").parse().unwrap();
         let name = crate::protocol::Encoded::new("x");
-        Arc::new(Shown { id: UserId(id), email, name, status, caps: 0, object: None })
+        Arc::new(Shown { id: UserId(id), email, name, status, caps: 0, object: None, personal: None })
     }
 
     fn entry(list: List) -> ListSet {
@@ -585,7 +611,10 @@ mod tests {
         assert!(drain(&mut inboxes[1]).is_empty(), "on the AL: still allowed");
         assert!(matches!(drain(&mut inboxes[3])[..], [Event::Offline { .. }]), "BLP BL hides from the rest");
         assert_eq!(
-            (presence.ringable(UserId(1), UserId(2)), presence.ringable(UserId(1), UserId(4))),
+            (
+                presence.ringable(UserId(1), UserId(2)).map(|r| r.conn),
+                presence.ringable(UserId(1), UserId(4))
+            ),
             (Some(ConnId(1)), None)
         );
         presence.set_accepting(UserId(1), ConnId(1), false);

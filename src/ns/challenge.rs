@@ -1,13 +1,14 @@
-//! CHL/QRY (MSNP6–8): the server challenges, the client proves it is a known build by
-//! answering `md5(challenge + private key)` in time.
+//! CHL/QRY (MSNP6+): the server challenges, the client proves it is a known build by
+//! answering in time: `md5(challenge + private key)` up to MSNP10, the MSNP11 algorithm
+//! keyed by its product id from MSNP11.
 
 use tokio::time::Instant;
 use tracing::info;
 
 use crate::config::Challenges as Config;
 use crate::conn::Outcome;
-use crate::credentials::{md5_hex, random_digits};
-use crate::protocol::{render, ProtocolError, Reply, TrId};
+use crate::credentials::{md5_hex, msnp11_challenge_answer, random_digits};
+use crate::protocol::{render, Dialect, ProtocolError, Reply, TrId};
 
 /// When a session is challenged next, and the challenge it has yet to answer.
 #[derive(Debug, Default)]
@@ -29,20 +30,30 @@ impl Schedule {
     }
 
     /// `QRY tr client-id 32` + answer: `QRY tr` if right; `540` and hang up if wrong, from
-    /// an unknown client id, or not asked for.
+    /// an unknown client id, or not asked for. MSNP11 and later accept an unknown product
+    /// id (logged): which official build sends which id is not known for certain.
     pub fn answer(
         &mut self,
         tr: TrId,
+        dialect: &Dialect,
         client_id: &str,
         response: &[u8],
         config: &Config,
     ) -> Result<Outcome, ProtocolError> {
         let (challenge, _) = self.outstanding.take().ok_or(ProtocolError::ChallengeFailed)?;
-        let key = config.key(client_id).ok_or_else(|| {
+        let keys =
+            if dialect.product_challenges { config.product_key(client_id) } else { config.key(client_id) };
+        let Some(key) = keys else {
             info!(client_id, "challenge answered by an unknown client id");
-            ProtocolError::ChallengeFailed
-        })?;
-        let expected = md5_hex(&[challenge.as_bytes(), key.as_bytes()]);
+            return match dialect.product_challenges {
+                true => Ok(Outcome::reply(render::qry(tr))),
+                false => Err(ProtocolError::ChallengeFailed),
+            };
+        };
+        let expected = match dialect.product_challenges {
+            true => msnp11_challenge_answer(&challenge, client_id, key),
+            false => md5_hex(&[challenge.as_bytes(), key.as_bytes()]),
+        };
         if !response.eq_ignore_ascii_case(expected.as_bytes()) {
             info!(client_id, "wrong challenge answer");
             return Err(ProtocolError::ChallengeFailed);

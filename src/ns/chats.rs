@@ -5,6 +5,7 @@ use tracing::debug;
 
 use super::login::public_address;
 use super::Online;
+use crate::chats::Guest;
 use crate::conn::Outcome;
 use crate::protocol::view::SessionId;
 use crate::protocol::{render, Email, ProtocolError, Reply, TrId};
@@ -20,7 +21,14 @@ impl Online {
             return Err(ProtocolError::NotAllowedWhenHidden);
         }
         let boards = &self.ctx.chats;
-        let cookie = boards.cookie_to_open(self.user.id, &self.user.email, &self.user.friendly_name);
+        let guest = Guest {
+            user: self.user.id,
+            email: self.user.email.clone(),
+            name: self.user.friendly_name.clone(),
+            caps: self.caps,
+            dialect: self.dialect,
+        };
+        let cookie = boards.cookie_to_open(guest);
         debug!("switchboard cookie issued");
         let address = public_address(&self.ctx, self.local, self.ctx.ports.switchboard);
         Ok(Outcome::reply(render::xfr_sb(tr, &address, &cookie)))

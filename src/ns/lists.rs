@@ -123,7 +123,7 @@ impl Online {
                 self.notify(added.contact, &event);
             }
             let seen = self.ctx.presence.seen_by([added.contact], self.user.id);
-            replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
+            replies.extend(self.iln(tr, &seen));
         }
         replies
     }

@@ -1,6 +1,7 @@
 //! VER, INF, CVR/CVQ and USR: version negotiation, the dispatch hand-off and
 //! authentication, ending in `USR OK`, the profile and the initial e-mail message.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tracing::{debug, info};
@@ -244,15 +245,17 @@ impl Ns {
             mspauth,
             client: self.peer.remote,
         };
-        let mut replies = vec![
-            render::usr_ok(tr, &dialect, &user.email, &user.friendly_name),
-            render::profile(&dialect, &profile),
-        ];
+        let mut replies = vec![render::usr_ok(tr, &dialect, &user.email, &user.friendly_name)];
+        if dialect.sbs {
+            replies.push(render::sbs());
+        }
+        replies.push(render::profile(&dialect, &profile));
         if dialect.initial_email {
-            replies.push(render::initial_email());
+            replies.push(render::initial_mailbox(&dialect));
         }
         info!(user = %user.email, version = %dialect, "logged in");
         metrics.login(method(&dialect), "ok");
+        let personal = user.personal_message.as_deref().map(Arc::from);
         self.phase = Phase::Online(Box::new(Online {
             ctx: self.ctx.clone(),
             conn: self.session.conn,
@@ -263,6 +266,7 @@ impl Ns {
             status: None,
             caps: 0,
             object: None,
+            personal,
             challenges: Schedule::default(),
         }));
         Ok(Outcome::replies(replies))

@@ -114,6 +114,8 @@ struct Online {
     caps: u32,
     /// MSNP9: the display picture's MSNObject from the last `CHG`.
     object: Option<MsnObject>,
+    /// MSNP11: the personal message's `<Data>` document, as stored.
+    personal: Option<Arc<str>>,
     challenges: challenge::Schedule,
 }
 
@@ -201,9 +203,11 @@ impl Online {
                 self.sbp(tr, contact, property, value, rest).await
             }
             Command::Chg { tr, status, caps, object } => self.chg(tr, &status, caps, object),
+            Command::Uux { tr, payload } => self.uux(tr, &payload).await,
+            Command::Gcf { tr, file } => Ok(Outcome::reply(render::gcf(tr, &file))),
             Command::Chl { tr } => Ok(Outcome::reply(self.challenges.issue(tr, &self.ctx.config.challenges))),
             Command::Qry { tr, client_id, response } => {
-                self.challenges.answer(tr, &client_id, &response, &self.ctx.config.challenges)
+                self.challenges.answer(tr, &self.dialect, &client_id, &response, &self.ctx.config.challenges)
             }
             Command::Url { tr, service } => self.url(tr, &service),
             Command::Snd { tr, email } => Ok(self.invite_by_mail("SND", tr, &email)),
@@ -237,7 +241,7 @@ impl Online {
                 Outcome::hang_up(vec![render::out_elsewhere()], "logged in elsewhere")
             }
             Event::Ended(why) => Outcome::hang_up(vec![render::out()], why.reason()),
-            other => Outcome::replies(self.contact_event(other).into_iter().collect()),
+            other => Outcome::replies(self.contact_event(other)),
         }
     }
 }

@@ -11,8 +11,10 @@ use crate::conn::Outcome;
 use crate::presence::{Event, Shown};
 use crate::protocol::lists::Status;
 use crate::protocol::msnobj::MsnObject;
+use crate::protocol::personal::PersonalMessage;
 use crate::protocol::render::NoticeParts;
 use crate::protocol::{render, Encoded, ProtocolError, Reply, TrId};
+use crate::store::internal;
 
 impl Online {
     /// `CHG tr status {caps {msnobj}}`. The first one also lists who is online (`ILN`) and,
@@ -46,13 +48,35 @@ impl Online {
         self.publish();
         if first {
             let seen = self.ctx.presence.forward_list_seen_by(self.user.id);
-            replies.extend(seen.iter().map(|shown| render::iln(tr, &self.dialect, shown)));
+            replies.extend(self.iln(tr, &seen));
             let challenges = &self.ctx.config.challenges;
             if self.dialect.challenges && challenges.enabled {
                 replies.push(self.challenges.issue(TrId(0), challenges));
             }
         }
         Ok(Outcome::replies(replies))
+    }
+
+    /// `ILN` for each contact shown, each followed (MSNP11) by its personal message.
+    pub(super) fn iln(&self, tr: TrId, seen: &[Arc<Shown>]) -> Vec<Reply> {
+        let lines = seen
+            .iter()
+            .map(|shown| [Some(render::iln(tr, &self.dialect, shown)), render::ubx(&self.dialect, shown)]);
+        lines.flatten().flatten().collect()
+    }
+
+    /// MSNP11's `UUX tr len` + `<Data>..</Data>`: my personal message, kept and shown to
+    /// those who see me (`UBX`, no `NLN`). An empty one is none.
+    pub(super) async fn uux(&mut self, tr: TrId, payload: &[u8]) -> Result<Outcome, ProtocolError> {
+        let message = PersonalMessage::parse(payload)?;
+        let document = (!message.is_empty()).then(|| message.document());
+        let store = &self.ctx.store;
+        store.set_personal_message(self.user.id, document.as_deref()).await.map_err(internal)?;
+        self.personal = document.map(Arc::from);
+        if let Some(shown) = self.shown() {
+            self.ctx.presence.publish_personal(self.user.id, self.conn, shown);
+        }
+        Ok(Outcome::reply(render::uux(tr)))
     }
 
     /// After my friendly name changed: watchers see the new one at once.
@@ -82,6 +106,7 @@ impl Online {
             status: self.status?,
             caps: self.caps,
             object: self.object.clone(),
+            personal: self.personal.clone(),
         }))
     }
 
@@ -100,13 +125,23 @@ impl Online {
     }
 
     /// Renders another session's news in my dialect (the registry has decided it concerns
-    /// me); `None` where my dialect has no line for it.
-    pub(super) fn contact_event(&mut self, event: Event) -> Option<Reply> {
+    /// me); nothing where my dialect has no line for it.
+    pub(super) fn contact_event(&mut self, event: Event) -> Vec<Reply> {
+        let d = &self.dialect;
         match event {
+            // MSNP11: the personal message after each NLN, so a watcher never misses one
+            // set before the status.
             Event::Online(shown) => {
                 self.ctx.metrics.presence_notifications.inc();
-                Some(render::nln(&self.dialect, &shown))
+                [Some(render::nln(d, &shown)), render::ubx(d, &shown)].into_iter().flatten().collect()
             }
+            Event::Personal(shown) => render::ubx(d, &shown).into_iter().collect(),
+            other => self.other_event(other).into_iter().collect(),
+        }
+    }
+
+    fn other_event(&mut self, event: Event) -> Option<Reply> {
+        match event {
             Event::Offline { email, .. } => {
                 self.ctx.metrics.presence_notifications.inc();
                 Some(render::fln(&email))
@@ -125,7 +160,7 @@ impl Online {
             }
             Event::Notice { id, text } => Some(self.notice(id, &text)),
             Event::Maintenance { minutes } => Some(render::maintenance(minutes)),
-            Event::LoggedInElsewhere | Event::Ended(_) => None,
+            Event::LoggedInElsewhere | Event::Ended(_) | Event::Online(_) | Event::Personal(_) => None,
         }
     }
 }

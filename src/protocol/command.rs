@@ -154,6 +154,10 @@ pub enum Command {
     Chl { tr: TrId },
     /// `QRY tr client-id 32` + the answer
     Qry { tr: TrId, client_id: String, response: Bytes },
+    /// MSNP11: `UUX tr len` + `<Data>..</Data>`, my personal message.
+    Uux { tr: TrId, payload: Bytes },
+    /// MSNP11: `GCF tr file`, a client configuration document.
+    Gcf { tr: TrId, file: String },
     /// `PNG`
     Png,
     /// `OUT`
@@ -298,9 +302,18 @@ impl Command {
                 args.rest(); // byte count
                 command
             }
+            "UUX" => {
+                let command =
+                    Command::Uux { tr: args.parse()?, payload: frame.payload.clone().unwrap_or_default() };
+                args.rest(); // byte count
+                command
+            }
+            "GCF" => Command::Gcf { tr: args.parse()?, file: args.next()?.to_owned() },
             "PNG" => Command::Png,
             "OUT" => Command::Out,
-            "MSG" | "NOT" | "QNG" | "IPG" => return Ok(Command::WrongDirection { name: name.to_owned() }),
+            "MSG" | "NOT" | "QNG" | "IPG" | "UBX" | "SBS" => {
+                return Ok(Command::WrongDirection { name: name.to_owned() })
+            }
             _ => {
                 let tr = args.next().ok().and_then(|t| t.parse().ok());
                 return Ok(Command::Unknown { name: name.to_owned(), tr });
@@ -357,6 +370,8 @@ impl Command {
             Command::Xfr { .. } => "XFR",
             Command::Chl { .. } => "CHL",
             Command::Qry { .. } => "QRY",
+            Command::Uux { .. } => "UUX",
+            Command::Gcf { .. } => "GCF",
             Command::Png => "PNG",
             Command::Out => "OUT",
             Command::WrongDirection { name } | Command::Unknown { name, .. } => name,
@@ -657,7 +672,7 @@ mod tests {
                 Command::Chg { tr: TrId(9), status: "NLN".into(), caps: Some(28), object: Some("0".into()) },
             ),
             ("URL 15 inbox", Command::Url { tr: TrId(15), service: "INBOX".into() }),
-            ("UUX 3 12", Command::Unknown { name: "UUX".into(), tr: Some(TrId(3)) }),
+            ("LKP 3 12", Command::Unknown { name: "LKP".into(), tr: Some(TrId(3)) }),
             ("MSG 3 N 4", Command::WrongDirection { name: "MSG".into() }),
         ];
         for (line, expected) in table {

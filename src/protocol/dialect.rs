@@ -1,4 +1,4 @@
-//! Every difference between MSNP2 and MSNP10, written as a changelog: each version is the
+//! Every difference between MSNP2 and MSNP12, written as a changelog: each version is the
 //! previous one plus what its release notes list. Handlers ask named questions
 //! (`dialect.groups`), never `version >= 7`.
 
@@ -82,8 +82,23 @@ pub struct Dialect {
     /// `USR OK` loses the friendly name (it comes as `PRP MFN` in `SYN`); the profile says
     /// `ABCHMigrated: 1`.
     pub address_book: bool,
+    /// MSNP11: `SBS 0 null` follows `USR OK`.
+    pub sbs: bool,
+    /// MSNP11: `QRY` answers with the MSNP11 algorithm, keyed by the client's product id
+    /// (`challenges.products`), not with `md5(challenge + key)`.
+    pub product_challenges: bool,
+    /// MSNP11: personal messages: the client sets its own with `UUX`, watchers get `UBX`.
+    pub personal_message: bool,
+    /// MSNP11: `GCF` fetches a client configuration document (`Shields.xml`).
+    pub gcf: bool,
+    /// MSNP11: the initial mailbox message is the XML `Mail-Data` one.
+    pub mail_data: bool,
+    /// MSNP11: `OUT RCT minutes` asks the client to reconnect after that long.
+    pub reconnect_later: bool,
     /// MSNP12: `LST` gives the entry's network after the list bits.
     pub lst_network_id: bool,
+    /// MSNP12: the switchboard's `IRO` and `JOI` end with the participant's capabilities.
+    pub roster_caps: bool,
 }
 
 impl Dialect {
@@ -112,7 +127,14 @@ impl Dialect {
         pgd: false,
         list_queries: true,
         address_book: false,
+        sbs: false,
+        product_challenges: false,
+        personal_message: false,
+        gcf: false,
+        mail_data: false,
+        reconnect_later: false,
         lst_network_id: false,
+        roster_caps: false,
     };
     pub const MSNP3: Dialect = Dialect {
         version: 3,
@@ -149,9 +171,23 @@ impl Dialect {
         ..Self::MSNP8
     };
     pub const MSNP10: Dialect = Dialect { version: 10, address_book: true, ..Self::MSNP9 };
+    pub const MSNP11: Dialect = Dialect {
+        version: 11,
+        sbs: true,
+        product_challenges: true,
+        personal_message: true,
+        gcf: true,
+        mail_data: true,
+        reconnect_later: true,
+        ..Self::MSNP10
+    };
+    pub const MSNP12: Dialect =
+        Dialect { version: 12, lst_network_id: true, roster_caps: true, ..Self::MSNP11 };
 
     /// Every version this server speaks, newest first.
-    pub const SUPPORTED: [Dialect; 9] = [
+    pub const SUPPORTED: [Dialect; 11] = [
+        Self::MSNP12,
+        Self::MSNP11,
         Self::MSNP10,
         Self::MSNP9,
         Self::MSNP8,
@@ -179,7 +215,9 @@ impl Dialect {
             7 => "MSNP7 MSNP6 MSNP5 MSNP4 CVR0",
             8 => "MSNP8 CVR0",
             9 => "MSNP9 MSNP8 CVR0",
-            _ => "MSNP10 MSNP9 CVR0",
+            10 => "MSNP10 MSNP9 CVR0",
+            11 => "MSNP11 MSNP10 CVR0",
+            _ => "MSNP12 MSNP11 MSNP10 CVR0",
         }
     }
 
@@ -277,12 +315,13 @@ mod tests {
 
     #[test]
     fn negotiation_picks_the_newest_common_dialect() {
-        let cases: [(&str, Negotiated); 9] = [
+        let cases: [(&str, Negotiated); 10] = [
             ("MSNP7 MSNP6 MSNP5 MSNP4 CVR0", Negotiated::Dialect(Dialect::MSNP7)),
             ("MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP8)),
             ("MSNP9 MSNP8 CVR0", Negotiated::Dialect(Dialect::MSNP9)),
             ("MSNP10 MSNP9 CVR0", Negotiated::Dialect(Dialect::MSNP10)),
-            ("MSNP11 MSNP10 CVR0", Negotiated::Dialect(Dialect::MSNP10)),
+            ("MSNP11 MSNP10 CVR0", Negotiated::Dialect(Dialect::MSNP11)),
+            ("MSNP13 MSNP12 MSNP11 CVR0", Negotiated::Dialect(Dialect::MSNP12)),
             ("MSNP15 MSNP13 msnp2 CVRO", Negotiated::Dialect(Dialect::MSNP2)),
             ("MSNP2 MSNP5 MSNP3", Negotiated::Dialect(Dialect::MSNP5)),
             ("MSNP13 CVR0", Negotiated::Cvr0),

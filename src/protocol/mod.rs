@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod error;
 pub mod lists;
 pub mod msnobj;
+pub mod personal;
 pub mod render;
 pub mod reply;
 pub mod view;

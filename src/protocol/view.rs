@@ -98,6 +98,19 @@ pub struct Shown {
     pub caps: u32,
     /// MSNP9: the display picture's MSNObject, as its client sent it.
     pub object: Option<MsnObject>,
+    /// MSNP11: the personal message's `<Data>` document, if one is set.
+    pub personal: Option<std::sync::Arc<str>>,
+}
+
+/// Who someone in a chat is, as the others see them; made once per participant and shared
+/// by every event about them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Who {
+    pub email: Email,
+    /// The friendly name, as `IRO`, `JOI` and `MSG` carry it.
+    pub name: Encoded,
+    /// The client's capabilities (MSNP12's `IRO` and `JOI` show them).
+    pub caps: u32,
 }
 
 /// Property values; `None` is unset. Flags (`MOB`, `MBE`) are `"Y"`/`"N"`, unset meaning `N`.

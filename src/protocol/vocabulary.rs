@@ -98,6 +98,10 @@ pub const ALL: &[Spec] = &[
     command("LSG", |d| d.groups),
     command("ADC", |d| d.address_book),
     command("SBP", |d| d.address_book),
+    Spec { client_payload: true, ..command("UUX", |d| d.personal_message) },
+    Spec { server_payload: true, ..command("GCF", |d| d.gcf) },
+    Spec { server_payload: true, ..command("UBX", never) },
+    command("SBS", never),
     Spec { server_payload: true, ..command("NOT", never) },
     Spec { server_payload: true, ..command("IPG", never) },
     command("QNG", never),
@@ -116,6 +120,6 @@ mod tests {
             assert_eq!(ALL.iter().filter(|s| s.name == spec.name).count(), 1, "{}", spec.name);
         }
         let client_payloads: Vec<&str> = ALL.iter().filter(|s| s.client_payload).map(|s| s.name).collect();
-        assert_eq!(client_payloads, ["MSG", "PAG", "PGD", "SDC", "QRY"]);
+        assert_eq!(client_payloads, ["MSG", "PAG", "PGD", "SDC", "QRY", "UUX"]);
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use tracing::{debug, info};
 
-use crate::chats::{Chat, InviteError, Participant, SbEvent, SessionId, Switchboards};
+use crate::chats::{Chat, Guest, InviteError, Participant, SbEvent, SessionId, Switchboards};
 use crate::codec::Frame;
 use crate::conn::{Outcome, Service};
 use crate::mailbox::SessionHandle;
@@ -89,7 +89,7 @@ impl Sb {
         let mut replies: Vec<Reply> = roster
             .iter()
             .enumerate()
-            .map(|(i, p)| render::iro(tr, i + 1, total, &p.who.email, &p.who.name))
+            .map(|(i, p)| render::iro(tr, &me.dialect, i + 1, total, &p.who))
             .collect();
         replies.push(render::answered(tr));
         self.joined = Some((chat, me));
@@ -116,14 +116,19 @@ impl Sb {
         if !presence.is_visible(me.user) {
             return Err(ProtocolError::NotAllowedWhenHidden);
         }
-        let rung = presence.ringable(user.id, me.user).ok_or(ProtocolError::NotAccepting)?;
-        let invitee = (user.id, rung);
-        let cookie = boards.invite(chat, invitee, &user.email, &user.friendly_name, &still_there).map_err(
-            |e| match e {
-                InviteError::AlreadyThere => ProtocolError::AlreadyThere,
-                InviteError::Full => ProtocolError::SwitchboardFailed,
-            },
-        )?;
+        let callee = presence.ringable(user.id, me.user).ok_or(ProtocolError::NotAccepting)?;
+        let rung = callee.conn;
+        let guest = Guest {
+            user: user.id,
+            email: user.email.clone(),
+            name: user.friendly_name.clone(),
+            caps: callee.caps,
+            dialect: callee.dialect,
+        };
+        let cookie = boards.invite(chat, guest, rung, &still_there).map_err(|e| match e {
+            InviteError::AlreadyThere => ProtocolError::AlreadyThere,
+            InviteError::Full => ProtocolError::SwitchboardFailed,
+        })?;
         let caller = me.who.email.clone();
         let ring = Event::Ring { session: chat.id, cookie, caller, caller_name: me.name.clone() };
         // Signed out (or stuck) since: the invitation is withdrawn, as if never made.
@@ -164,8 +169,10 @@ impl Service for Sb {
     }
 
     fn on_event(&mut self, event: SbEvent) -> Outcome {
+        // Events reach only a participant's connection, which has joined.
+        let Some((_, me)) = &self.joined else { return Outcome::default() };
         Outcome::reply(match event {
-            SbEvent::Joined(who) => render::joined(&who.email, &who.name),
+            SbEvent::Joined(who) => render::joined(&me.dialect, &who),
             SbEvent::Left(who) => render::left(&who.email),
             SbEvent::Message { from, payload } => render::message(&from.email, &from.name, payload),
             SbEvent::Closed(why) => return Outcome::hang_up(Vec::new(), why.reason()),

@@ -56,6 +56,7 @@ impl World {
             status: Status::Online,
             caps: 0,
             object: None,
+            personal: None,
         };
         presence.publish(user.id, conn, Arc::new(shown));
         (user.id, rx)
@@ -69,7 +70,7 @@ impl World {
 
     /// `email`'s connection `conn` opens a chat with the cookie `XFR SB` would give.
     async fn opened(&self, id: UserId, email: &str, conn: u64) -> (Sb, Receiver<SbEvent>) {
-        let cookie = self.ctx.chats.cookie_to_open(id, &email.parse().unwrap(), email);
+        let cookie = self.ctx.chats.cookie_to_open(Guest::plain(id, &email.parse().unwrap(), email));
         let (mut sb, rx) = self.connection(conn);
         assert_eq!(
             say(&mut sb, &format!("USR 1 {email} {cookie}")).await,
@@ -110,7 +111,8 @@ async fn alice_and_bob(world: &World) -> ((Sb, Receiver<SbEvent>), (Sb, Receiver
 async fn a_cookie_opens_a_chat_once_and_for_its_account_only() {
     let world = World::new(4).await;
     let (alice, _rx) = world.online("alice@example.com", 1).await;
-    let cookie = world.ctx.chats.cookie_to_open(alice, &"alice@example.com".parse().unwrap(), "Alice");
+    let cookie =
+        world.ctx.chats.cookie_to_open(Guest::plain(alice, &"alice@example.com".parse().unwrap(), "Alice"));
     let (mut thief, _t) = world.connection(10);
     assert_eq!(
         say(&mut thief, &format!("USR 1 mallory@example.com {cookie}")).await,

@@ -44,6 +44,17 @@ impl Store {
         Ok(version)
     }
 
+    /// UUX: my personal message's `<Data>` document (`None`: none). It is no part of the
+    /// lists, so no version changes.
+    pub async fn set_personal_message(&self, me: UserId, document: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET personal_message = ? WHERE id = ?")
+            .bind(document)
+            .bind(me)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     /// REA of myself: the friendly name (decoded). Returns my new version.
     pub async fn set_friendly_name(&self, me: UserId, name: &str) -> Result<u32, StoreError> {
         // One statement: a transaction of its own.

@@ -21,13 +21,15 @@ pub struct User {
     pub passport_hash: Option<String>,
     /// Set by an operator: no login of any kind.
     pub disabled: bool,
+    /// MSNP11: the personal message's `<Data>` document, as `UBX` shows it.
+    pub personal_message: Option<String>,
 }
 
 /// The name of the group every account has, id 0.
 pub(super) const DEFAULT_GROUP_NAME: &str = "Other Contacts";
 
-const USER_COLUMNS: &str =
-    "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, passport_hash, disabled";
+const USER_COLUMNS: &str = "id, email, friendly_name, md5_salt, md5_digest, md5_digest_latin1, \
+     passport_hash, disabled, personal_message";
 
 impl User {
     fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, StoreError> {
@@ -41,6 +43,7 @@ impl User {
             md5_digest_latin1: row.try_get("md5_digest_latin1")?,
             passport_hash: row.try_get("passport_hash")?,
             disabled: row.try_get("disabled")?,
+            personal_message: row.try_get("personal_message")?,
         })
     }
 }

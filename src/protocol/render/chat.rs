@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 
-use crate::protocol::view::SessionId;
-use crate::protocol::{url_encode, Email, Encoded, Reply, TrId};
+use crate::protocol::view::{SessionId, Who};
+use crate::protocol::{url_encode, Dialect, Email, Encoded, Reply, TrId};
 
 /// `XFR tr SB host:port CKI cookie`: where to open a chat.
 pub fn xfr_sb(tr: TrId, address: &str, cookie: &str) -> Reply {
@@ -26,9 +26,10 @@ pub fn opened(tr: TrId, email: &Email, name: &Encoded) -> Reply {
     Reply::to("USR", tr).arg("OK").arg(email).arg(name)
 }
 
-/// `IRO tr index total handle name`: one of those already in the chat, for who answers.
-pub fn iro(tr: TrId, index: usize, total: usize, email: &Email, name: &Encoded) -> Reply {
-    Reply::to("IRO", tr).arg(index).arg(total).arg(email).arg(name)
+/// `IRO tr index total handle name {caps}`: one of those already in the chat, for who
+/// answers (the capabilities from MSNP12, by the receiver's dialect).
+pub fn iro(tr: TrId, d: &Dialect, index: usize, total: usize, who: &Who) -> Reply {
+    with_roster_caps(Reply::to("IRO", tr).arg(index).arg(total).arg(&who.email).arg(&who.name), d, who)
 }
 
 /// `ANS tr OK`: the invitation answered, after the IROs.
@@ -51,9 +52,16 @@ pub fn nak(tr: TrId) -> Reply {
     Reply::to("NAK", tr)
 }
 
-/// `JOI handle name`: someone joined.
-pub fn joined(email: &Email, name: &Encoded) -> Reply {
-    Reply::new("JOI").arg(email).arg(name)
+/// `JOI handle name {caps}`: someone joined.
+pub fn joined(d: &Dialect, who: &Who) -> Reply {
+    with_roster_caps(Reply::new("JOI").arg(&who.email).arg(&who.name), d, who)
+}
+
+fn with_roster_caps(reply: Reply, d: &Dialect, who: &Who) -> Reply {
+    match d.roster_caps {
+        true => reply.arg(who.caps),
+        false => reply,
+    }
 }
 
 /// `BYE handle`: someone left.

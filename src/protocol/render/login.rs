@@ -109,13 +109,40 @@ pub fn profile(d: &Dialect, p: &Profile) -> Reply {
     hotmail_message(body)
 }
 
-/// The initial e-mail notification (MSNP3+). msnd keeps no mail, so the inbox is empty.
+/// The initial e-mail notification (MSNP3–10). msnd keeps no mail, so the inbox is empty.
 pub fn initial_email() -> Reply {
     hotmail_message(
         "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialemailnotification; charset=UTF-8\r\n\r\n\
          Inbox-Unread: 0\r\nFolders-Unread: 0\r\nInbox-URL: /cgi-bin/HoTMaiL\r\n\
          Folders-URL: /cgi-bin/folders\r\nPost-URL: http://www.hotmail.com\r\n\r\n"
             .to_owned(),
+    )
+}
+
+/// MSNP11's `SBS 0 null`, sent after `USR OK` (its meaning is not known).
+pub fn sbs() -> Reply {
+    Reply::to("SBS", TrId(0)).arg("null")
+}
+
+/// The initial mailbox message: MSNP3–10 the e-mail notification, MSNP11 the XML
+/// `Mail-Data` one; both say the (absent) mailbox is empty.
+pub fn initial_mailbox(d: &Dialect) -> Reply {
+    if !d.mail_data {
+        return initial_email();
+    }
+    hotmail_message(
+        "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialmdatanotification; charset=UTF-8\r\n\r\n\
+         Mail-Data: <MD><E><I>0</I><IU>0</IU><O>0</O><OU>0</OU></E><Q><QTM>409600</QTM><QNM>204800</QNM></Q></MD>\r\n"
+            .to_owned(),
+    )
+}
+
+/// MSNP11's `GCF tr file len` + the client configuration ("Shields") document, which
+/// blocks no client build and no feature, whichever file was asked for.
+pub fn gcf(tr: TrId, file: &str) -> Reply {
+    Reply::to("GCF", tr).arg(file).payload(
+        "<?xml version=\"1.0\" encoding=\"utf-8\" ?><config><shield><cli maj=\"7\" min=\"0\" minbld=\"0\" \
+         maxbld=\"9999\" deny=\" \" /></shield><block></block></config>",
     )
 }
 

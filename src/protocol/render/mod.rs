@@ -77,6 +77,8 @@ mod tests {
         assert_eq!(payload_len(&seed_profile(&Dialect::MSNP9, msnp8_auth)), 448);
         assert_eq!(payload_len(&seed_profile(&Dialect::MSNP10, msnp8_auth)), 465);
         assert_eq!(payload_len(&initial_email()), 221);
+        assert_eq!(payload_len(&initial_mailbox(&Dialect::MSNP11)), 195);
+        assert_eq!(payload_len(&gcf(TrId(6), "Shields.xml")), 145);
     }
 
     #[test]

@@ -14,6 +14,18 @@ pub fn nln(d: &Dialect, shown: &Shown) -> Reply {
     presence_line(Reply::new("NLN"), d, shown)
 }
 
+/// MSNP11: `UBX handle len` + the contact's personal message, after its `ILN` or when it
+/// changes; `None` for older versions and for a contact that has none.
+pub fn ubx(d: &Dialect, shown: &Shown) -> Option<Reply> {
+    let document = shown.personal.as_ref().filter(|_| d.personal_message)?;
+    Some(Reply::new("UBX").arg(&shown.email).payload(document.to_string()))
+}
+
+/// MSNP11: `UUX tr 0`, my personal message taken.
+pub fn uux(tr: TrId) -> Reply {
+    Reply::to("UUX", tr).arg(0)
+}
+
 fn presence_line(reply: Reply, d: &Dialect, shown: &Shown) -> Reply {
     let reply = reply.arg(shown.status).arg(&shown.email).arg(&shown.name);
     with_caps(reply, d, shown.caps, shown.object.as_ref())
