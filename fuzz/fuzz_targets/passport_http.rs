@@ -58,6 +58,9 @@ fn block_on<F: Future>(future: F) -> F::Output {
     panic!("read_request did not finish on a reader that never blocks");
 }
 
+/// The body limit here: small, so that it is reached.
+const MAX_BODY: usize = 256;
+
 fn outcome(result: &Result<Request, HttpError>) -> String {
     format!("{result:?}")
 }
@@ -66,8 +69,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(chunks) = Unstructured::new(data).arbitrary::<Vec<&[u8]>>() else { return };
     let whole = chunks.concat();
 
-    let at_once = block_on(read_request(&mut &whole[..]));
-    let chunked = block_on(read_request(&mut Chunked { chunks: chunks.into_iter(), current: &[] }));
+    let at_once = block_on(read_request(&mut &whole[..], MAX_BODY));
+    let chunked = block_on(read_request(&mut Chunked { chunks: chunks.into_iter(), current: &[] }, MAX_BODY));
     assert_eq!(outcome(&at_once), outcome(&chunked), "the chunking changed the request");
 
     match &at_once {
@@ -76,11 +79,17 @@ fuzz_target!(|data: &[u8]| {
                 !request.method.is_empty() && !request.method.contains(|c: char| c.is_ascii_whitespace())
             );
             assert!(!request.path.contains(['?', '#']), "path {:?} kept its query", request.path);
+            assert!(request.body.len() <= MAX_BODY);
             let _ = auth::parse(request.header("authorization"));
         }
         Err(HttpError::TooLarge) => assert!(whole.len() >= MAX_HEAD_BYTES),
-        Err(HttpError::Closed) => assert!(whole.len() < MAX_HEAD_BYTES),
-        Err(HttpError::BadRequestLine) => {}
+        Err(HttpError::Closed) => assert!(whole.len() < MAX_HEAD_BYTES + MAX_BODY),
+        Err(
+            HttpError::BadRequestLine
+            | HttpError::BadLength
+            | HttpError::BodyTooLarge(_)
+            | HttpError::LengthRequired(_),
+        ) => {}
         Err(HttpError::Io(e)) => panic!("I/O error from a slice: {e}"),
     }
 });
