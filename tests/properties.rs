@@ -1,6 +1,7 @@
 //! Properties of the parsers that read network bytes, checked on generated input (proptest):
 //! the codec frames any byte stream the same way however it is cut into reads, never panics,
-//! and round-trips what msnd writes and what clients send; the command parsers never panic.
+//! and round-trips what msnd writes and what clients send; the command, Passport and RST
+//! parsers never panic.
 //! The fuzz targets in `fuzz/` check the same and more, for longer, outside CI.
 
 #[path = "common/decode.rs"]
@@ -9,7 +10,7 @@ mod decode;
 use bytes::{Bytes, BytesMut};
 use msnd::codec::{Frame, MsnpCodec, Reading};
 use msnd::conn::redact;
-use msnd::passport::{auth, http};
+use msnd::passport::{auth, http, rst};
 use msnd::protocol::command::{trid_of, Ack, SbCommand};
 use msnd::protocol::{Command, Reply, TrId};
 use proptest::prelude::*;
@@ -80,6 +81,35 @@ fn msnp_ish() -> impl Strategy<Value = Vec<u8>> {
         2 => "[ -~]{0,12}".prop_map(String::into_bytes),
     ];
     prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+}
+
+/// Documents built of the pieces of an RST request, in any order and nesting.
+fn xml_ish() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(&b"<Envelope>"[..]),
+        Just(&b"</Envelope>"[..]),
+        Just(&b"<s:Envelope xmlns:s='x'>"[..]),
+        Just(&b"<wsse:Username>"[..]),
+        Just(&b"</wsse:Username>"[..]),
+        Just(&b"<Password>"[..]),
+        Just(&b"</Password>"[..]),
+        Just(&b"<wst:RequestSecurityToken Id=\"RST1\">"[..]),
+        Just(&b"</wst:RequestSecurityToken>"[..]),
+        Just(&b"<AppliesTo>"[..]),
+        Just(&b"</AppliesTo>"[..]),
+        Just(&b"<wsa:Address>"[..]),
+        Just(&b"</wsa:Address>"[..]),
+        Just(&b"<PolicyReference URI='?a&amp;b'/>"[..]),
+        Just(&b"&amp;"[..]),
+        Just(&b"&#x26;"[..]),
+        Just(&b"&#0;"[..]),
+        Just(&b"<![CDATA[x]]>"[..]),
+        Just(&b"<!DOCTYPE x>"[..]),
+        Just(&b"<?xml version='1.0'?>"[..]),
+    ]
+    .prop_map(<[u8]>::to_vec);
+    let piece = prop_oneof![6 => piece, 1 => prop::collection::vec(any::<u8>(), 0..8)];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
 }
 
 fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -252,5 +282,13 @@ proptest! {
             let _ = auth::parse(request.header("authorization"));
         }
         let _ = auth::parse(header.as_deref());
+    }
+
+    /// The RST parser never panics, and keeps to its bound on token requests.
+    #[test]
+    fn the_rst_parser_never_panics(body in prop_oneof![any_bytes(), xml_ish()]) {
+        if let Ok(request) = rst::parse(&body) {
+            prop_assert!(request.tokens.len() <= rst::MAX_TOKENS);
+        }
     }
 }

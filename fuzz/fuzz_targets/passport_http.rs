@@ -1,7 +1,7 @@
 //! The Passport HTTP request reader on arbitrary bytes arriving in arbitrary chunks (with
 //! reads that are not ready in between): it never panics, never reads past its bound, and
 //! gives the same answer however the bytes are cut. A request it accepts goes on to the
-//! `Authorization` parser, as in the service.
+//! `Authorization` parser and its body to the RST parser, as in the service.
 
 #![no_main]
 
@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use msnd::passport::auth;
 use msnd::passport::http::{read_request, HttpError, Request, MAX_HEAD_BYTES};
+use msnd::passport::{auth, rst};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// Serves its chunks one read at a time; an empty chunk is a read that is not ready yet.
@@ -81,6 +81,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(!request.path.contains(['?', '#']), "path {:?} kept its query", request.path);
             assert!(request.body.len() <= MAX_BODY);
             let _ = auth::parse(request.header("authorization"));
+            if let Ok(asked) = rst::parse(&request.body) {
+                assert!(asked.tokens.len() <= rst::MAX_TOKENS);
+            }
         }
         Err(HttpError::TooLarge) => assert!(whole.len() >= MAX_HEAD_BYTES),
         Err(HttpError::Closed) => assert!(whole.len() < MAX_HEAD_BYTES + MAX_BODY),

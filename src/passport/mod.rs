@@ -1,10 +1,12 @@
 //! The Passport service MSNP8 and later clients log in through. Passport 1.4 (passport14.md,
 //! client-quirks.md 13–17): the nexus, `GET /rdr/pprdr.asp`, names the login server; the
 //! login server, `GET /login2.srf`, checks the password and issues the ticket the client
-//! then hands the notification server in `USR tr TWN S`. Credentials are checked in one
-//! place, `sign_in`: maintenance, throttles, the queue of password checks, the ticket, the
-//! log and the metrics. Served over HTTPS (what MSN Messenger 5.0 uses, see [`tls`]) and
-//! over plain HTTP (for patched clients), on listeners of its own.
+//! then hands the notification server in `USR tr TWN S`. The RST login of MSN Messenger 7.5
+//! (msnp9-12-rst.md, [`rst`]), `POST /RST.srf`, issues the same ticket for a SOAP request.
+//! Both logins check credentials in one place, `sign_in`: maintenance, throttles, the
+//! queue of password checks, the ticket, the log and the metrics. Served over HTTPS (what
+//! MSN Messenger 5.0 uses, see [`tls`]) and over plain HTTP (for patched clients), on
+//! listeners of its own.
 //!
 //! One request per connection, read by the lenient reader in [`http`] rather than hyper,
 //! which refuses the version-less nexus request one client sends. Every answer closes the
@@ -14,6 +16,8 @@
 pub mod auth;
 /// Public for the fuzz targets in `fuzz/`.
 pub mod http;
+/// Public for the property tests.
+pub mod rst;
 pub mod tls;
 
 use std::fmt;
@@ -56,6 +60,8 @@ const LINGER: Duration = Duration::from_secs(2);
 const NEXUS_PATH: &str = "/rdr/pprdr.asp";
 /// The login server's path as DALogin names it, and the ones clients hard-code.
 const LOGIN_PATHS: [&str; 3] = ["/login2.srf", "/login.srf", "/ppsecure/login2.srf"];
+/// The RST login's paths (msnp9-12-rst.md §1): MSN Messenger 7.5's, and WLM 2009's.
+const RST_PATHS: [&str; 2] = ["/RST.srf", "/RST2.srf"];
 
 /// What a path serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +69,8 @@ enum Endpoint {
     Nexus,
     /// The Passport 1.4 login, `login2.srf`.
     Login,
+    /// The SOAP login of MSN Messenger 7.5 ([`rst`]).
+    Rst,
 }
 
 impl Endpoint {
@@ -71,8 +79,10 @@ impl Endpoint {
         let is = |p: &&str| path.eq_ignore_ascii_case(p);
         if is(&NEXUS_PATH) {
             Some(Endpoint::Nexus)
+        } else if LOGIN_PATHS.iter().any(is) {
+            Some(Endpoint::Login)
         } else {
-            LOGIN_PATHS.iter().any(is).then_some(Endpoint::Login)
+            RST_PATHS.iter().any(is).then_some(Endpoint::Rst)
         }
     }
 
@@ -80,6 +90,7 @@ impl Endpoint {
     fn method(self) -> &'static str {
         match self {
             Endpoint::Nexus | Endpoint::Login => "GET",
+            Endpoint::Rst => "POST",
         }
     }
 
@@ -88,6 +99,7 @@ impl Endpoint {
         match self {
             Endpoint::Nexus => "nexus",
             Endpoint::Login => "login2",
+            Endpoint::Rst => "rst",
         }
     }
 }
@@ -278,6 +290,7 @@ async fn answer(request: &Request, site: Site, passport: &Context) -> Response {
             nexus(request, site, passport)
         }
         Endpoint::Login => login(request, site, passport).await,
+        Endpoint::Rst => rst::answer(request, site, passport).await,
     }
 }
 
@@ -408,8 +421,8 @@ impl Refusal {
     }
 }
 
-/// Checks a sign-in and issues a ticket: the one place a login does so, with the
-/// maintenance refusal, throttles, password check, log and metrics.
+/// Checks a sign-in and issues a ticket: the one place the Passport 1.4 and the RST login
+/// do so, with the same maintenance refusal, throttles, password check, log and metrics.
 async fn sign_in(
     passport: &Context,
     site: Site,
