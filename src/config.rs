@@ -169,6 +169,8 @@ pub struct Passport {
     pub tls_max_version: TlsVersion,
     /// OpenSSL cipher list for TLS 1.2 and older.
     pub ciphers: String,
+    /// Largest request body read (an RST login's SOAP envelope); larger ones get `413`.
+    pub max_body_bytes: usize,
 }
 
 /// A TLS protocol version, written `"1.0"` to `"1.3"`.
@@ -197,10 +199,19 @@ impl Passport {
             (pair_ok, "passport.cert and passport.key must be set together"),
             (self.tls_min_version <= self.tls_max_version, "passport.tls_min_version is above the max"),
             (!self.ciphers.trim().is_empty(), "passport.ciphers must not be empty"),
+            (
+                (MIN_BODY_BYTES..=MAX_BODY_BYTES).contains(&self.max_body_bytes),
+                "passport.max_body_bytes must be between 1024 and 1048576",
+            ),
         ];
         checks.iter().find(|(ok, _)| !ok).map(|(_, message)| *message)
     }
 }
+
+/// Bounds of `passport.max_body_bytes`: an RST request is 2–3 KiB, and one body of this
+/// size may be held per Passport connection.
+const MIN_BODY_BYTES: usize = 1024;
+const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A host name or address, perhaps with a port: nothing that would break a header's list.
 fn is_host(host: &str) -> bool {
@@ -571,6 +582,7 @@ mod tests {
         assert!(p.http.ip().is_loopback(), "passwords cross plain HTTP in the clear");
         assert_eq!((p.tls_min_version, p.tls_max_version), (TlsVersion::Tls10, TlsVersion::Tls13));
         assert!(p.ciphers.contains("DES-CBC3-SHA") && p.cert.as_os_str().is_empty());
+        assert_eq!(p.max_body_bytes, 16 * 1024);
         let bad = [
             ("tls_min_version = \"1.2\"\ntls_max_version = \"1.1\"", "tls_min_version"),
             ("tls_min_version = \"3.0\"", "3.0"),
@@ -578,6 +590,8 @@ mod tests {
             ("public_host = \"https://msn.example.net\"", "passport.public_host"),
             ("cert_names = [\"a b\"]", "cert_names"),
             ("ticket_ttl_secs = 0", "ticket_ttl_secs"),
+            ("max_body_bytes = 1023", "max_body_bytes"),
+            ("max_body_bytes = 1048577", "max_body_bytes"),
         ];
         for (toml, named) in bad {
             let err = Config::from_toml(&format!("[passport]\n{toml}\n"), "x.toml").unwrap_err();

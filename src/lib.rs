@@ -20,8 +20,8 @@
 //! 5. [`accounts`]: what the operator does to an account, in the database and on its live
 //!    sessions at once.
 //! 6. The services, each with a context of its own: [`ns`] (dispatch and notification
-//!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 over HTTP(S)),
-//!    [`web`] (the sign-up and account pages, and the operator's admin interface).
+//!    servers), [`sb`] (the switchboard), [`passport`] (Passport 1.4 and the RST login over
+//!    HTTP(S)), [`web`] (the sign-up and account pages, and the operator's admin interface).
 //! 7. [`server`]: binds the listeners, builds each service's context, admits connections,
 //!    shuts down.
 //! 8. [`cli`] and `main`: the `msnd` command line; [`import`]: `msnd user import`.

@@ -30,6 +30,8 @@ pub struct Connection {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Outcome {
+    /// `nexus`, `login2` (Passport 1.4) or `rst` (the SOAP login).
+    pub endpoint: &'static str,
     pub result: &'static str,
 }
 
@@ -132,7 +134,7 @@ impl Default for Metrics {
             passport_requests: registered(
                 r,
                 "passport_requests",
-                "Passport requests by result",
+                "Passport requests by endpoint and result",
                 Family::default(),
             ),
             tls_handshakes: registered(
@@ -171,8 +173,8 @@ impl Metrics {
         self.connections.get_or_create(&Connection { service, result }).inc();
     }
 
-    pub fn passport(&self, result: &'static str) {
-        self.passport_requests.get_or_create(&Outcome { result }).inc();
+    pub fn passport(&self, endpoint: &'static str, result: &'static str) {
+        self.passport_requests.get_or_create(&Outcome { endpoint, result }).inc();
     }
 
     pub fn tls(&self, version: &str, cipher: &str) {

@@ -1,6 +1,6 @@
-//! Passport tickets: issued by `login2.srf` after a password check, redeemed once by the
-//! notification server in `USR tr TWN S t=<ticket>&p=`. In memory only: a ticket lives
-//! for seconds, and a restart merely makes a client log in again.
+//! Passport tickets: issued by `login2.srf` or `RST.srf` after a password check, redeemed
+//! once by the notification server in `USR tr TWN S t=<ticket>&p=`. In memory only: a
+//! ticket lives for seconds, and a restart merely makes a client log in again.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -234,7 +234,11 @@ async fn metrics_move_with_logins_and_messages() {
     let after = metrics(&server).await;
     assert_eq!(sample(&after, logins) - sample(&before, logins), 1.0, "{after}");
     assert_eq!(sample(&after, "msnd_logins_total{method=\"twn\",result=\"ok\"}"), 1.0, "{after}");
-    assert_eq!(sample(&after, "msnd_passport_requests_total{result=\"issued\"}"), 1.0, "{after}");
+    assert_eq!(
+        sample(&after, "msnd_passport_requests_total{endpoint=\"login2\",result=\"issued\"}"),
+        1.0,
+        "{after}"
+    );
     assert_eq!(sample(&after, relayed) - sample(&before, relayed), 1.0, "{after}");
     assert_eq!(sample(&after, "msnd_sessions{version=\"MSNP7\"}"), 1.0, "{after}");
     assert_eq!(sample(&after, "msnd_sessions{version=\"MSNP8\"}"), 1.0, "{after}");

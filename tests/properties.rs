@@ -1,6 +1,7 @@
 //! Properties of the parsers that read network bytes, checked on generated input (proptest):
 //! the codec frames any byte stream the same way however it is cut into reads, never panics,
-//! and round-trips what msnd writes and what clients send; the command parsers never panic.
+//! and round-trips what msnd writes and what clients send; the command, Passport and RST
+//! parsers never panic.
 //! The fuzz targets in `fuzz/` check the same and more, for longer, outside CI.
 
 #[path = "common/decode.rs"]
@@ -9,7 +10,7 @@ mod decode;
 use bytes::{Bytes, BytesMut};
 use msnd::codec::{Frame, MsnpCodec, Reading};
 use msnd::conn::redact;
-use msnd::passport::{auth, http};
+use msnd::passport::{auth, http, rst};
 use msnd::protocol::command::{trid_of, Ack, SbCommand};
 use msnd::protocol::{Command, Reply, TrId};
 use proptest::prelude::*;
@@ -82,6 +83,35 @@ fn msnp_ish() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
 }
 
+/// Documents built of the pieces of an RST request, in any order and nesting.
+fn xml_ish() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(&b"<Envelope>"[..]),
+        Just(&b"</Envelope>"[..]),
+        Just(&b"<s:Envelope xmlns:s='x'>"[..]),
+        Just(&b"<wsse:Username>"[..]),
+        Just(&b"</wsse:Username>"[..]),
+        Just(&b"<Password>"[..]),
+        Just(&b"</Password>"[..]),
+        Just(&b"<wst:RequestSecurityToken Id=\"RST1\">"[..]),
+        Just(&b"</wst:RequestSecurityToken>"[..]),
+        Just(&b"<AppliesTo>"[..]),
+        Just(&b"</AppliesTo>"[..]),
+        Just(&b"<wsa:Address>"[..]),
+        Just(&b"</wsa:Address>"[..]),
+        Just(&b"<PolicyReference URI='?a&amp;b'/>"[..]),
+        Just(&b"&amp;"[..]),
+        Just(&b"&#x26;"[..]),
+        Just(&b"&#0;"[..]),
+        Just(&b"<![CDATA[x]]>"[..]),
+        Just(&b"<!DOCTYPE x>"[..]),
+        Just(&b"<?xml version='1.0'?>"[..]),
+    ]
+    .prop_map(<[u8]>::to_vec);
+    let piece = prop_oneof![6 => piece, 1 => prop::collection::vec(any::<u8>(), 0..8)];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+}
+
 fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![prop::collection::vec(any::<u8>(), 0..256), msnp_ish()]
 }
@@ -91,6 +121,10 @@ fn http_ish() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![
         Just(&b"GET /login2.srf HTTP/1.1"[..]),
         Just(&b"GET https://h/rdr/pprdr.asp?x#y"[..]),
+        Just(&b"POST /RST.srf HTTP/1.1"[..]),
+        Just(&b"Content-Length: 5"[..]),
+        Just(&b"Content-Length: 99999999999999999999"[..]),
+        Just(&b"Transfer-Encoding: chunked"[..]),
         Just(&b"Authorization: Passport1.4 sign-in=a%40b.com,pwd='p%2'"[..]),
         Just(&b"Host: x"[..]),
         Just(&b"\r\n"[..]),
@@ -243,9 +277,18 @@ proptest! {
         header in prop::option::of(prop_oneof![any_bytes(), http_ish()]),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        if let Ok(request) = runtime.block_on(http::read_request(&mut &bytes[..])) {
+        if let Ok(request) = runtime.block_on(http::read_request(&mut &bytes[..], 64)) {
+            prop_assert!(request.body.len() <= 64);
             let _ = auth::parse(request.header("authorization"));
         }
         let _ = auth::parse(header.as_deref());
+    }
+
+    /// The RST parser never panics, and keeps to its bound on token requests.
+    #[test]
+    fn the_rst_parser_never_panics(body in prop_oneof![any_bytes(), xml_ish()]) {
+        if let Ok(request) = rst::parse(&body) {
+            prop_assert!(request.tokens.len() <= rst::MAX_TOKENS);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The Passport HTTP request reader on arbitrary bytes arriving in arbitrary chunks (with
 //! reads that are not ready in between): it never panics, never reads past its bound, and
 //! gives the same answer however the bytes are cut. A request it accepts goes on to the
-//! `Authorization` parser, as in the service.
+//! `Authorization` parser and its body to the RST parser, as in the service.
 
 #![no_main]
 
@@ -12,8 +12,8 @@ use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use msnd::passport::auth;
 use msnd::passport::http::{read_request, HttpError, Request, MAX_HEAD_BYTES};
+use msnd::passport::{auth, rst};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// Serves its chunks one read at a time; an empty chunk is a read that is not ready yet.
@@ -58,6 +58,9 @@ fn block_on<F: Future>(future: F) -> F::Output {
     panic!("read_request did not finish on a reader that never blocks");
 }
 
+/// The body limit here: small, so that it is reached.
+const MAX_BODY: usize = 256;
+
 fn outcome(result: &Result<Request, HttpError>) -> String {
     format!("{result:?}")
 }
@@ -66,8 +69,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(chunks) = Unstructured::new(data).arbitrary::<Vec<&[u8]>>() else { return };
     let whole = chunks.concat();
 
-    let at_once = block_on(read_request(&mut &whole[..]));
-    let chunked = block_on(read_request(&mut Chunked { chunks: chunks.into_iter(), current: &[] }));
+    let at_once = block_on(read_request(&mut &whole[..], MAX_BODY));
+    let chunked = block_on(read_request(&mut Chunked { chunks: chunks.into_iter(), current: &[] }, MAX_BODY));
     assert_eq!(outcome(&at_once), outcome(&chunked), "the chunking changed the request");
 
     match &at_once {
@@ -76,11 +79,20 @@ fuzz_target!(|data: &[u8]| {
                 !request.method.is_empty() && !request.method.contains(|c: char| c.is_ascii_whitespace())
             );
             assert!(!request.path.contains(['?', '#']), "path {:?} kept its query", request.path);
+            assert!(request.body.len() <= MAX_BODY);
             let _ = auth::parse(request.header("authorization"));
+            if let Ok(asked) = rst::parse(&request.body) {
+                assert!(asked.tokens.len() <= rst::MAX_TOKENS);
+            }
         }
         Err(HttpError::TooLarge) => assert!(whole.len() >= MAX_HEAD_BYTES),
-        Err(HttpError::Closed) => assert!(whole.len() < MAX_HEAD_BYTES),
-        Err(HttpError::BadRequestLine) => {}
+        Err(HttpError::Closed) => assert!(whole.len() < MAX_HEAD_BYTES + MAX_BODY),
+        Err(
+            HttpError::BadRequestLine
+            | HttpError::BadLength
+            | HttpError::BodyTooLarge(_)
+            | HttpError::LengthRequired(_),
+        ) => {}
         Err(HttpError::Io(e)) => panic!("I/O error from a slice: {e}"),
     }
 });

@@ -1,12 +1,13 @@
 //! Just enough HTTP/1.x for the Passport endpoints: a lenient, bounded request reader and
-//! a response writer. Both endpoints are `GET` with tiny requests and every answer closes
-//! the connection (client-quirks.md 15), so there are no bodies, no keep-alive and no
-//! chunking to handle.
+//! a response writer. The nexus and `login2.srf` are `GET` with tiny requests; the RST login
+//! is a `POST` whose body is read by its `Content-Length`. Every answer closes the connection
+//! (client-quirks.md 15), so there is no keep-alive, and no chunked body is accepted.
 //!
 //! Lenient because the era's clients are (client-quirks.md 14): an HTTP/0.9-style request
 //! line without a version (`GET /rdr/pprdr.asp`) is complete by itself and still answered
 //! with headers, since the client needs them; bare LF line ends, a missing `Host` and header
-//! lines without a colon are accepted. Bounded: the head is at most `MAX_HEAD_BYTES` (8 KiB).
+//! lines without a colon are accepted. Bounded: the head is at most `MAX_HEAD_BYTES` (8 KiB),
+//! the body at most what the caller allows (`passport.max_body_bytes`).
 
 use std::fmt::Write as _;
 
@@ -15,13 +16,15 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// The largest request head read; a Messenger login request is under 1 KiB.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 
-/// A request line and headers.
+/// A request line, headers and body.
 #[derive(Debug)]
 pub struct Request {
     pub method: String,
     /// The target's path, without scheme, host or query.
     pub path: String,
     headers: Vec<(String, Vec<u8>)>,
+    /// As many bytes as `Content-Length` said (none without one).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -35,6 +38,12 @@ impl Request {
 pub enum HttpError {
     #[error("the request head is larger than {MAX_HEAD_BYTES} bytes")]
     TooLarge,
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("a {0} request needs a Content-Length (and no Transfer-Encoding)")]
+    LengthRequired(String),
+    #[error("the Content-Length is not one number")]
+    BadLength,
     #[error("the request line is not `METHOD /path [HTTP/1.x]`")]
     BadRequestLine,
     #[error("the connection closed before a complete request")]
@@ -43,41 +52,83 @@ pub enum HttpError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads one request head.
-pub async fn read_request<R: AsyncRead + Unpin>(io: &mut R) -> Result<Request, HttpError> {
+impl HttpError {
+    /// The status to answer with; `None` when there is no one left to answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Closed | HttpError::Io(_) => None,
+            HttpError::TooLarge => Some(431),
+            HttpError::BodyTooLarge(_) => Some(413),
+            HttpError::LengthRequired(_) => Some(411),
+            HttpError::BadLength | HttpError::BadRequestLine => Some(400),
+        }
+    }
+}
+
+/// Reads one request: its head, then a body of `Content-Length` bytes, at most `max_body`.
+/// Bytes after the body are left unread (the connection closes after the answer).
+pub async fn read_request<R: AsyncRead + Unpin>(io: &mut R, max_body: usize) -> Result<Request, HttpError> {
     let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
+    let (mut request, body_start) = loop {
         if let Some(head) = complete_head(&buf) {
-            return parse(head);
+            break (parse(&buf[head.start..head.end])?, head.body_start);
         }
         let room = MAX_HEAD_BYTES - buf.len();
         if room == 0 {
             return Err(HttpError::TooLarge);
         }
-        let want = room.min(chunk.len());
-        let n = io.read(&mut chunk[..want]).await?;
-        if n == 0 {
-            return Err(HttpError::Closed);
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_some(io, &mut buf, room).await?;
+    };
+    let length = request.body_length(max_body)?;
+    let mut body = buf.split_off(body_start.min(buf.len()));
+    body.truncate(length);
+    while body.len() < length {
+        let missing = length - body.len();
+        read_some(io, &mut body, missing).await?;
     }
+    request.body = body;
+    Ok(request)
+}
+
+/// Appends at most `room` (more than 0) bytes from one read to `buf`.
+async fn read_some<R: AsyncRead + Unpin>(
+    io: &mut R,
+    buf: &mut Vec<u8>,
+    room: usize,
+) -> Result<(), HttpError> {
+    let mut chunk = [0u8; 1024];
+    let want = room.min(chunk.len());
+    let n = io.read(&mut chunk[..want]).await?;
+    if n == 0 {
+        return Err(HttpError::Closed);
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+/// Where the head lies in the bytes read, and where the body begins.
+struct Head {
+    start: usize,
+    end: usize,
+    body_start: usize,
 }
 
 /// The request head in `buf` once it is complete: up to the empty line, or just the
 /// request line when that has no HTTP version (HTTP/0.9 style).
-fn complete_head(buf: &[u8]) -> Option<&[u8]> {
-    let buf = &buf[buf.iter().position(|b| !matches!(b, b'\r' | b'\n'))?..];
-    let first_end = buf.iter().position(|&b| b == b'\n')?;
-    if buf[..first_end].split(u8::is_ascii_whitespace).filter(|t| !t.is_empty()).count() < 3 {
-        return Some(&buf[..first_end]);
+fn complete_head(buf: &[u8]) -> Option<Head> {
+    let start = buf.iter().position(|b| !matches!(b, b'\r' | b'\n'))?;
+    let rest = &buf[start..];
+    let first_end = rest.iter().position(|&b| b == b'\n')?;
+    if rest[..first_end].split(u8::is_ascii_whitespace).filter(|t| !t.is_empty()).count() < 3 {
+        let end = start + first_end;
+        return Some(Head { start, end, body_start: end + 1 });
     }
     // Every piece but the last ends in LF; the head ends at the first empty one.
-    let lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
+    let lines: Vec<&[u8]> = rest.split(|&b| b == b'\n').collect();
     let complete = &lines[..lines.len() - 1];
     let blank = complete.iter().position(|l| trim_cr(l).is_empty())?;
-    let head_len: usize = complete[..blank].iter().map(|l| l.len() + 1).sum();
-    Some(&buf[..head_len])
+    let end = start + complete[..blank].iter().map(|l| l.len() + 1).sum::<usize>();
+    Some(Head { start, end, body_start: end + complete[blank].len() + 1 })
 }
 
 fn parse(head: &[u8]) -> Result<Request, HttpError> {
@@ -111,7 +162,40 @@ fn parse(head: &[u8]) -> Result<Request, HttpError> {
             }
         }
     }
-    Ok(Request { method: method.to_owned(), path: path_of(target).to_owned(), headers })
+    Ok(Request { method: method.to_owned(), path: path_of(target).to_owned(), headers, body: Vec::new() })
+}
+
+impl Request {
+    /// The body's length by `Content-Length` (every one sent must agree): none without one,
+    /// except that a POST must say.
+    fn body_length(&self, max_body: usize) -> Result<usize, HttpError> {
+        let needs_length = || HttpError::LengthRequired(self.method.clone());
+        if self.header("transfer-encoding").is_some() {
+            return Err(needs_length());
+        }
+        let mut length = None;
+        let values = self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+        for item in values.flat_map(|(_, v)| v.split(|&b| b == b',')) {
+            let item = item.trim_ascii();
+            let digits = !item.is_empty() && item.len() <= 19 && item.iter().all(u8::is_ascii_digit);
+            let value: u64 = std::str::from_utf8(item)
+                .ok()
+                .filter(|_| digits)
+                .and_then(|d| d.parse().ok())
+                .ok_or(HttpError::BadLength)?;
+            if length.is_some_and(|l| l != value) {
+                return Err(HttpError::BadLength);
+            }
+            length = Some(value);
+        }
+        match length {
+            None if self.method.eq_ignore_ascii_case("POST") => Err(needs_length()),
+            None => Ok(0),
+            Some(n) => {
+                usize::try_from(n).ok().filter(|&n| n <= max_body).ok_or(HttpError::BodyTooLarge(max_body))
+            }
+        }
+    }
 }
 
 /// `/path` of an origin-form or absolute-form (`https://host/path?query`) target.
@@ -135,18 +219,25 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 pub struct Response {
     status: u16,
     headers: Vec<(&'static str, String)>,
+    content_type: &'static str,
     body: String,
 }
 
 impl Response {
     /// An empty `text/html` answer, the form Passport used.
     pub fn new(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: String::new() }
+        Response { status, headers: Vec::new(), content_type: "text/html", body: String::new() }
     }
 
     /// A plain-text answer, for errors a person may read.
     pub fn text(status: u16, message: &str) -> Response {
-        Response { status, headers: Vec::new(), body: format!("{message}\r\n") }
+        let body = format!("{message}\r\n");
+        Response { status, headers: Vec::new(), content_type: "text/plain; charset=utf-8", body }
+    }
+
+    /// An XML document (a SOAP envelope).
+    pub fn xml(status: u16, document: String) -> Response {
+        Response { status, headers: Vec::new(), content_type: "text/xml; charset=utf-8", body: document }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
@@ -163,10 +254,10 @@ impl Response {
         for (name, value) in &self.headers {
             let _ = write!(out, "{name}: {value}\r\n");
         }
-        let content_type = if self.body.is_empty() { "text/html" } else { "text/plain; charset=utf-8" };
         let _ = write!(
             out,
-            "Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            "Content-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            self.content_type,
             self.body.len(),
             self.body
         );
@@ -182,6 +273,8 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         _ => "Internal Server Error",
     }
@@ -191,8 +284,11 @@ fn reason(status: u16) -> &'static str {
 mod tests {
     use super::*;
 
+    /// The body limit of these tests.
+    const MAX_BODY: usize = 64;
+
     async fn read(bytes: &[u8]) -> Result<Request, HttpError> {
-        read_request(&mut &bytes[..]).await
+        read_request(&mut &bytes[..], MAX_BODY).await
     }
 
     #[tokio::test]
@@ -241,6 +337,43 @@ mod tests {
         assert!(matches!(read(&huge).await, Err(HttpError::TooLarge)));
     }
 
+    #[tokio::test]
+    async fn a_body_is_read_by_its_content_length() {
+        let request =
+            read(b"POST /RST.srf HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello, and more").await.unwrap();
+        assert_eq!((request.method.as_str(), &request.body[..]), ("POST", &b"hello"[..]));
+        let bare_lf = read(b"POST /RST.srf HTTP/1.0\ncontent-length:  3 , 3\n\nabc").await.unwrap();
+        assert_eq!(bare_lf.body, b"abc");
+        let empty = read(b"POST /RST.srf HTTP/1.1\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+        assert!(empty.body.is_empty());
+        let get = read(b"GET /login2.srf HTTP/1.1\r\n\r\nnot a body").await.unwrap();
+        assert!(get.body.is_empty(), "no Content-Length, no body");
+        let at_limit = [&b"POST / HTTP/1.1\r\nContent-Length: 64\r\n\r\n"[..], &[b'x'; MAX_BODY]].concat();
+        assert_eq!(read(&at_limit).await.unwrap().body.len(), MAX_BODY);
+    }
+
+    #[tokio::test]
+    async fn bodies_without_a_usable_length() {
+        let cases: [(&[u8], u16); 9] = [
+            (b"POST /RST.srf HTTP/1.1\r\nHost: x\r\n\r\n", 411),
+            (b"POST /RST.srf\r\n", 411),
+            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411),
+            (b"POST / HTTP/1.1\r\nContent-Length: 65\r\n\r\n", 413),
+            (b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400),
+            (b"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400),
+        ];
+        for (request, status) in cases {
+            let err = read(request).await.unwrap_err();
+            assert_eq!(err.status(), Some(status), "{:?}: {err}", String::from_utf8_lossy(request));
+        }
+        let short = read(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").await;
+        assert!(matches!(short, Err(HttpError::Closed)));
+        assert_eq!(HttpError::Closed.status(), None);
+    }
+
     #[test]
     fn responses_close_and_count_their_body() {
         let text =
@@ -255,5 +388,9 @@ mod tests {
             text.starts_with("HTTP/1.1 404 Not Found\r\n")
                 && text.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\nno such page\r\n")
         );
+        let text = String::from_utf8(Response::xml(200, "<a/>".into()).to_bytes()).unwrap();
+        assert!(text.ends_with(
+            "Content-Type: text/xml; charset=utf-8\r\nContent-Length: 4\r\nConnection: close\r\n\r\n<a/>"
+        ));
     }
 }

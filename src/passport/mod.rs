@@ -1,8 +1,12 @@
-//! The Passport 1.4 service MSNP8 clients log in through (passport14.md, client-quirks.md
-//! 13–17). The nexus, `GET /rdr/pprdr.asp`, names the login server; the login server,
-//! `GET /login2.srf`, checks the password and issues the ticket the client then hands the
-//! notification server in `USR tr TWN S`. Served over HTTPS (what MSN Messenger 5.0 uses,
-//! see [`tls`]) and over plain HTTP (for patched clients), on listeners of its own.
+//! The Passport service MSNP8 and later clients log in through. Passport 1.4 (passport14.md,
+//! client-quirks.md 13–17): the nexus, `GET /rdr/pprdr.asp`, names the login server; the
+//! login server, `GET /login2.srf`, checks the password and issues the ticket the client
+//! then hands the notification server in `USR tr TWN S`. The RST login of MSN Messenger 7.5
+//! (msnp9-12-rst.md, [`rst`]), `POST /RST.srf`, issues the same ticket for a SOAP request.
+//! Both logins check credentials in one place, `sign_in`: maintenance, throttles, the
+//! queue of password checks, the ticket, the log and the metrics. Served over HTTPS (what
+//! MSN Messenger 5.0 uses, see [`tls`]) and over plain HTTP (for patched clients), on
+//! listeners of its own.
 //!
 //! One request per connection, read by the lenient reader in [`http`] rather than hyper,
 //! which refuses the version-less nexus request one client sends. Every answer closes the
@@ -12,6 +16,8 @@
 pub mod auth;
 /// Public for the fuzz targets in `fuzz/`.
 pub mod http;
+/// Public for the property tests.
+pub mod rst;
 pub mod tls;
 
 use std::fmt;
@@ -30,7 +36,8 @@ use tokio_openssl::SslStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info};
 
-use self::http::{HttpError, Request, Response};
+use self::auth::SignIn;
+use self::http::{Request, Response};
 use crate::admission::Closing;
 use crate::config::Config;
 use crate::conn::Peer;
@@ -53,6 +60,49 @@ const LINGER: Duration = Duration::from_secs(2);
 const NEXUS_PATH: &str = "/rdr/pprdr.asp";
 /// The login server's path as DALogin names it, and the ones clients hard-code.
 const LOGIN_PATHS: [&str; 3] = ["/login2.srf", "/login.srf", "/ppsecure/login2.srf"];
+/// The RST login's paths (msnp9-12-rst.md §1): MSN Messenger 7.5's, and WLM 2009's.
+const RST_PATHS: [&str; 2] = ["/RST.srf", "/RST2.srf"];
+
+/// What a path serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Nexus,
+    /// The Passport 1.4 login, `login2.srf`.
+    Login,
+    /// The SOAP login of MSN Messenger 7.5 ([`rst`]).
+    Rst,
+}
+
+impl Endpoint {
+    /// The endpoint at `path` (in any case).
+    fn of(path: &str) -> Option<Endpoint> {
+        let is = |p: &&str| path.eq_ignore_ascii_case(p);
+        if is(&NEXUS_PATH) {
+            Some(Endpoint::Nexus)
+        } else if LOGIN_PATHS.iter().any(is) {
+            Some(Endpoint::Login)
+        } else {
+            RST_PATHS.iter().any(is).then_some(Endpoint::Rst)
+        }
+    }
+
+    /// The one method it answers.
+    fn method(self) -> &'static str {
+        match self {
+            Endpoint::Nexus | Endpoint::Login => "GET",
+            Endpoint::Rst => "POST",
+        }
+    }
+
+    /// Its `endpoint` on `passport_requests`.
+    fn label(self) -> &'static str {
+        match self {
+            Endpoint::Nexus => "nexus",
+            Endpoint::Login => "login2",
+            Endpoint::Rst => "rst",
+        }
+    }
+}
 
 /// The Passport service: what its connections share. Built once by the server.
 pub struct Context {
@@ -200,11 +250,13 @@ async fn serve_tls(stream: TcpStream, site: Site, passport: &Context) {
 
 /// Reads the request, answers it and closes.
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, passport: &Context) {
-    let response = match timeout(REQUEST_TIMEOUT, http::read_request(&mut stream)).await {
+    let max_body = passport.config.passport.max_body_bytes;
+    let response = match timeout(REQUEST_TIMEOUT, http::read_request(&mut stream, max_body)).await {
         Ok(Ok(request)) => answer(&request, site, passport).await,
-        Ok(Err(HttpError::Closed | HttpError::Io(_))) => return,
-        Ok(Err(e @ HttpError::TooLarge)) => Response::text(431, &e.to_string()),
-        Ok(Err(e)) => Response::text(400, &e.to_string()),
+        Ok(Err(e)) => match e.status() {
+            Some(status) => Response::text(status, &e.to_string()),
+            None => return,
+        },
         Err(_) => Response::text(408, "no complete request in time"),
     };
     debug!(status = response.status(), "answered");
@@ -219,25 +271,26 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, site: Site, 
     }
 }
 
-/// Routes by path, then method: unknown paths `404`, anything but GET `405`.
+/// Routes by path, then method: unknown paths `404`, another method than the path's `405`.
 async fn answer(request: &Request, site: Site, passport: &Context) -> Response {
     debug!(method = request.method, path = request.path, "request");
-    let is = |path: &str| request.path.eq_ignore_ascii_case(path);
-    let login = LOGIN_PATHS.iter().any(|p| is(p));
-    if !login && !is(NEXUS_PATH) {
+    let Some(endpoint) = Endpoint::of(&request.path) else {
         return Response::text(
             404,
             "Not found. This is msnd's Passport service; accounts are made by its operator.",
         );
+    };
+    let method = endpoint.method();
+    if !request.method.eq_ignore_ascii_case(method) {
+        return Response::text(405, &format!("Only {method} is served here.")).header("Allow", method);
     }
-    if !request.method.eq_ignore_ascii_case("GET") {
-        return Response::text(405, "Only GET is served here.").header("Allow", "GET");
-    }
-    if login {
-        self::login(request, site, passport).await
-    } else {
-        passport.metrics.passport("nexus");
-        nexus(request, site, passport)
+    match endpoint {
+        Endpoint::Nexus => {
+            passport.metrics.passport(endpoint.label(), "answered");
+            nexus(request, site, passport)
+        }
+        Endpoint::Login => login(request, site, passport).await,
+        Endpoint::Rst => rst::answer(request, site, passport).await,
     }
 }
 
@@ -287,58 +340,133 @@ fn login_host(request: &Request, site: Site, public_host: &str) -> String {
 /// Checks the credentials; `200` with a ticket, `401` for a wrong or unknown account,
 /// `400` for a header that has credentials but lacks a part.
 async fn login(request: &Request, site: Site, passport: &Context) -> Response {
+    let label = Endpoint::Login.label();
     let sign_in = match auth::parse(request.header("authorization")) {
         Ok(sign_in) => sign_in,
         Err(e) if e.is_malformed() => {
             debug!(error = %e, "malformed Passport credentials");
-            passport.metrics.passport("malformed");
+            passport.metrics.passport(label, "malformed");
             return Response::text(400, &e.to_string());
         }
         Err(e) => {
             debug!(error = %e, "no Passport credentials");
-            passport.metrics.passport("no_credentials");
+            passport.metrics.passport(label, "no_credentials");
             return refused("Please sign in with your e-mail address and password.");
         }
     };
+    match self::sign_in(passport, site, Endpoint::Login, sign_in).await {
+        Ok(granted) => issued(&granted.ticket),
+        Err(Refusal::Internal) => Response::text(500, "Internal error."),
+        Err(refusal) => refused(refusal.message()),
+    }
+}
+
+/// A ticket, and the account it was issued to.
+struct Granted {
+    owner: TicketOwner,
+    ticket: String,
+}
+
+/// Why a sign-in got no ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// A maintenance shutdown is under way.
+    Closing,
+    /// Too many failed logins from the address (`limits.login_failures_per_ip`).
+    FailedLogins,
+    /// Too many sign-ins from the address or for the account (`limits.passport_attempts_*`).
+    Attempts,
+    /// A wrong password, or an unknown or disabled account: one answer for all.
+    Wrong,
+    /// Shed: the password checks are busy (`limits.passport_queue`).
+    Busy,
+    /// The database failed.
+    Internal,
+}
+
+impl Refusal {
+    /// What the person signing in is told.
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::Closing => "The server is going down for maintenance. Please try again later.",
+            Refusal::FailedLogins => "Too many failed sign-ins. Please try again later.",
+            Refusal::Attempts => "Too many sign-in attempts. Please wait a minute and try again.",
+            Refusal::Wrong => "The e-mail address or password is incorrect.",
+            Refusal::Busy => "The server is busy. Please try again in a moment.",
+            Refusal::Internal => "Internal error.",
+        }
+    }
+
+    /// What the operator's log says.
+    fn reason(self) -> &'static str {
+        match self {
+            Refusal::Closing => "the server is going down for maintenance",
+            Refusal::FailedLogins => "too many failed logins from this address",
+            Refusal::Attempts => "too many sign-in attempts (limits.passport_attempts_*)",
+            Refusal::Wrong => "wrong e-mail address or password, or a disabled account",
+            Refusal::Busy => "shed, the password checks are busy (limits.passport_queue)",
+            Refusal::Internal => "database error",
+        }
+    }
+
+    /// Its `result` on `passport_requests`.
+    fn result(self) -> &'static str {
+        match self {
+            Refusal::Closing => "closed",
+            Refusal::FailedLogins | Refusal::Attempts => "throttled",
+            Refusal::Wrong => "refused",
+            Refusal::Busy => "busy",
+            Refusal::Internal => "error",
+        }
+    }
+}
+
+/// Checks a sign-in and issues a ticket: the one place the Passport 1.4 and the RST login
+/// do so, with the same maintenance refusal, throttles, password check, log and metrics.
+async fn sign_in(
+    passport: &Context,
+    site: Site,
+    endpoint: Endpoint,
+    sign_in: SignIn,
+) -> Result<Granted, Refusal> {
     let handle = sign_in.handle.clone();
+    let label = endpoint.label();
+    let checked = check(passport, site, sign_in).await;
+    match &checked {
+        Ok(granted) => info!(user = %granted.owner.email, endpoint = label, "Passport ticket issued"),
+        Err(Refusal::Internal) => {} // logged as an error where it happened
+        Err(refusal) => {
+            info!(user = ?handle, endpoint = label, "Passport login refused: {}", refusal.reason())
+        }
+    }
+    passport.metrics.passport(label, checked.as_ref().map_or_else(|r| r.result(), |_| "issued"));
+    checked
+}
+
+/// What [`sign_in`] decides, in order: maintenance, the failed-login throttle, the attempt
+/// throttles (which count this attempt), then the password; a wrong one counts as failed.
+async fn check(passport: &Context, site: Site, sign_in: SignIn) -> Result<Granted, Refusal> {
     if passport.closing.is_closing() {
-        info!(user = ?handle, "Passport login refused: the server is going down for maintenance");
-        passport.metrics.passport("closed");
-        return refused("The server is going down for maintenance. Please try again later.");
+        return Err(Refusal::Closing);
     }
     let throttle = &passport.login_throttle;
     if !throttle.allows(&site.remote) {
-        info!(user = ?handle, "Passport login refused: too many failed logins from this address");
-        passport.metrics.passport("throttled");
-        return refused("Too many failed sign-ins. Please try again later.");
+        return Err(Refusal::FailedLogins);
     }
-    if !passport.attempts_by_ip.take(site.remote) || !passport.attempts_by_account.take(handle.to_lowercase())
-    {
-        info!(user = ?handle, "Passport login refused: too many sign-in attempts (limits.passport_attempts_*)");
-        passport.metrics.passport("throttled");
-        return refused("Too many sign-in attempts. Please wait a minute and try again.");
+    let account = sign_in.handle.to_lowercase();
+    if !passport.attempts_by_ip.take(site.remote) || !passport.attempts_by_account.take(account) {
+        return Err(Refusal::Attempts);
     }
     match verify(passport, sign_in).await {
-        Ok(Checked::Valid(owner)) => {
-            info!(user = %owner.email, "Passport ticket issued");
-            passport.metrics.passport("issued");
-            issued(&passport.tickets.issue(owner))
-        }
+        Ok(Checked::Valid(owner)) => Ok(Granted { ticket: passport.tickets.issue(owner.clone()), owner }),
         Ok(Checked::Invalid) => {
-            info!(user = ?handle, "Passport login refused");
-            passport.metrics.passport("refused");
             throttle.count(site.remote);
-            refused("The e-mail address or password is incorrect.")
+            Err(Refusal::Wrong)
         }
-        Ok(Checked::Busy) => {
-            info!(user = ?handle, "Passport login shed: password checks busy (limits.passport_queue)");
-            passport.metrics.passport("busy");
-            refused("The server is busy. Please try again in a moment.")
-        }
+        Ok(Checked::Busy) => Err(Refusal::Busy),
         Err(e) => {
             error!(error = %e, "database error");
-            passport.metrics.passport("error");
-            Response::text(500, "Internal error.")
+            Err(Refusal::Internal)
         }
     }
 }
@@ -355,7 +483,7 @@ enum Checked {
 /// against a stand-in hash, so that it takes as long as a wrong password. A sign-in waits
 /// for a check only while few others do, and not for long: under a flood, honest sign-ins
 /// get a quick "busy" instead of a timeout.
-async fn verify(passport: &Context, sign_in: auth::SignIn) -> Result<Checked, StoreError> {
+async fn verify(passport: &Context, sign_in: SignIn) -> Result<Checked, StoreError> {
     let Ok(_place) = passport.queue.try_acquire() else { return Ok(Checked::Busy) };
     let user = match sign_in.handle.parse::<Email>() {
         Ok(email) => passport.store.user(&email).await?,
@@ -408,7 +536,7 @@ mod tests {
 
     #[tokio::test]
     async fn dalogin_prefers_the_configured_host_then_host_then_the_socket() {
-        let request = |raw: &'static [u8]| async move { http::read_request(&mut &raw[..]).await.unwrap() };
+        let request = |raw: &'static [u8]| async move { http::read_request(&mut &raw[..], 0).await.unwrap() };
         let remote = "127.0.0.1".parse().unwrap();
         let https = Site { local: "10.0.0.5:443".parse().unwrap(), remote, secure: true };
         let http = Site { local: "[::1]:1866".parse().unwrap(), remote, secure: false };
