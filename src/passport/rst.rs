@@ -337,13 +337,19 @@ pub(super) async fn answer(request: &Request, site: Site, passport: &Context) ->
     };
     match super::sign_in(passport, site, Endpoint::Rst, sign_in).await {
         Ok(granted) => {
-            let lifetime = Lifetime::from_now(passport.config.passport.ticket_ttl_secs);
+            let lifetime = Lifetime::from_now(SHOWN_LIFETIME_SECS);
             Response::xml(200, tokens(&asked.tokens, &granted, &lifetime))
         }
         Err(Refusal::Internal) => Response::xml(500, fault(Fault::Server)),
         Err(refusal) => Response::xml(200, fault(Fault::Refused(refusal))),
     }
 }
+
+/// How long `wst:LifeTime` says the tokens last: a day, as the official service said. The
+/// client checks the window against its own clock (a PC clock a few minutes off must not
+/// fail the sign-in, msnp9-12-rst.md §3); the ticket itself is redeemable only once and
+/// only for `passport.ticket_ttl_secs`.
+const SHOWN_LIFETIME_SECS: u64 = 24 * 3600;
 
 /// When the tokens of an answer were made and when they expire, as `wst:LifeTime` says.
 struct Lifetime {
@@ -495,28 +501,19 @@ fn random_base64(bytes: usize) -> String {
 
 /// A Unix time as UTC `YYYY-MM-DDThh:mm:ssZ`.
 fn utc(unix: u64) -> String {
-    let (year, month, day) = date(unix / 86_400);
-    let secs = unix % 86_400;
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// The Gregorian date `days` days after 1970-01-01.
-fn date(mut days: u64) -> (u64, u64, u64) {
-    let leap = |year: u64| year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let mut year = 1970;
-    while days >= 365 + u64::from(leap(year)) {
-        days -= 365 + u64::from(leap(year));
-        year += 1;
-    }
-    let mut month = 1;
-    for length in [31, 28 + u64::from(leap(year)), 31, 30, 31, 30, 31, 31, 30, 31, 30] {
-        if days < length {
-            break;
-        }
-        days -= length;
-        month += 1;
-    }
-    (year, month, days + 1)
+    let t = i64::try_from(unix)
+        .ok()
+        .and_then(|unix| time::OffsetDateTime::from_unix_timestamp(unix).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 #[cfg(test)]

@@ -41,25 +41,25 @@ impl PersonalMessage {
     }
 }
 
-/// Where [`read`] is in a document.
+/// Where [`read`] is in a document: before, inside or after its `<Data>` element.
 #[derive(Clone, Copy)]
 enum Place {
-    BeforeData,
-    InData,
-    AfterData,
+    Before,
+    Inside,
+    After,
 }
 
 /// `None` unless `text` is a document [`PersonalMessage::parse`] accepts.
 fn read(text: &str) -> Option<PersonalMessage> {
     let mut reader = Reader::from_str(text);
     let mut message = PersonalMessage::default();
-    let mut place = Place::BeforeData;
+    let mut place = Place::Before;
     loop {
         match (place, reader.read_event().ok()?) {
             (_, Event::Text(t)) if t.iter().all(u8::is_ascii_whitespace) => {}
-            (Place::BeforeData, Event::Decl(_)) | (_, Event::Comment(_)) => {}
-            (Place::BeforeData, Event::Start(e)) if e.name().as_ref() == b"Data" => place = Place::InData,
-            (Place::InData, Event::Start(e)) => {
+            (Place::Before, Event::Decl(_)) | (_, Event::Comment(_)) => {}
+            (Place::Before, Event::Start(e)) if e.name().as_ref() == b"Data" => place = Place::Inside,
+            (Place::Inside, Event::Start(e)) => {
                 let name = e.name().as_ref().to_vec();
                 let start = usize::try_from(reader.buffer_position()).ok()?;
                 let end = usize::try_from(reader.read_to_end(QName(&name)).ok()?.end).ok()?;
@@ -68,9 +68,9 @@ fn read(text: &str) -> Option<PersonalMessage> {
                     *slot = inner.to_owned();
                 }
             }
-            (Place::InData, Event::Empty(_)) => {}
-            (Place::InData, Event::End(_)) => place = Place::AfterData,
-            (Place::AfterData, Event::Eof) => return Some(message),
+            (Place::Inside, Event::Empty(_)) => {}
+            (Place::Inside, Event::End(_)) => place = Place::After,
+            (Place::After, Event::Eof) => return Some(message),
             _ => return None,
         }
     }
