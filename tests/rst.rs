@@ -1,6 +1,6 @@
 //! The RST login of MSN Messenger 7.5 (msnp9-12-rst.md), over real TCP on 127.0.0.1, over
 //! HTTPS and plain HTTP: the spec's request gets the token collection, whose Messenger
-//! ticket logs in on the notification server once; refusals are SOAP faults; what the HTTP
+//! ticket logs in an MSNP12 session once; refusals are SOAP faults; what the HTTP
 //! reader and the XML parser refuse; the namespaces and ids clients vary.
 
 mod common;
@@ -218,12 +218,12 @@ fn address_of(response: &Node) -> &str {
 }
 
 /// `VER`, `CVR` and `USR 3 TWN I` straight on the notification server, as MSN Messenger
-/// 7.5 would (in MSNP8 here, which accepts the same ticket).
+/// 7.5 does (MSNP12).
 async fn twn_challenge(server: &TestServer, handle: &str) -> Client {
     let mut ns = server.notification().await;
     ns.transcript(&format!(
-        "C: VER 1 MSNP8 CVR0\nS: VER 1 MSNP8\n\
-         C: CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.5.0324 MSMSGS {handle}\nS: CVR 2 ...\n\
+        "C: VER 1 MSNP12 MSNP11 MSNP10 CVR0\nS: VER 1 MSNP12\n\
+         C: CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.5.0324 msmsgs {handle}\nS: CVR 2 7.5.0324 7.5.0324 7.5.0324 ...\n\
          C: USR 3 TWN I {handle}\nS: USR 3 TWN S {{challenge}}"
     ))
     .await;
@@ -290,9 +290,13 @@ async fn the_example_request_logs_in_on_the_notification_server_once() {
     let ticket = ticket_of(messenger, 1);
 
     ns.send(&format!("USR 4 TWN S {ticket}")).await;
-    ns.transcript(&format!("S: USR 4 OK {ALICE} Alice%20Liddell 1 0")).await;
+    ns.transcript(&format!("S: USR 4 OK {ALICE} 1 0\nS: SBS 0 null")).await;
     let token = ticket.strip_prefix("t=").unwrap().strip_suffix("&p=").unwrap();
-    ns.expect_payload("MSG Hotmail Hotmail", &format!("\r\nMSPAuth: {token}\r\n")).await;
+    let profile = ns.expect_payload("MSG Hotmail Hotmail", &format!("\r\nMSPAuth: {token}\r\n")).await;
+    assert!(profile.ends_with("ABCHMigrated: 1\r\n\r\n"), "{profile}");
+    ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsinitialmdatanotification").await;
+    // MSNP12's list: the name as PRP MFN, every LST with its network id.
+    ns.transcript("C: SYN 5 0 0\nS: SYN 5 * * 0 0\nS: GTC A\nS: BLP AL\nS: PRP MFN Alice%20Liddell").await;
 
     let mut replay = twn_challenge(&server, ALICE).await;
     replay.transcript(&format!("C: USR 4 TWN S {ticket}\nS: 911 4\nS: (closed)")).await;

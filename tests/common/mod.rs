@@ -202,11 +202,16 @@ impl TestServer {
         ns.send(&format!("USR 7 TWN S {ticket}")).await;
         let name = if dialect.address_book { "" } else { " *" };
         ns.transcript(&format!("S: USR 7 OK {}{name} 1 0", email.to_ascii_lowercase())).await;
+        if dialect.sbs {
+            ns.transcript("S: SBS 0 null").await;
+        }
         let token = ticket.strip_prefix("t=").and_then(|t| t.split('&').next()).expect("t=<ticket>&p=");
         ns.expect_payload("MSG Hotmail Hotmail", &format!("\r\nMSPAuth: {token}\r\n")).await;
-        if dialect.initial_email {
-            ns.expect_payload("MSG Hotmail Hotmail", "text/x-msmsgsinitialemailnotification").await;
-        }
+        let mailbox = match dialect.mail_data {
+            true => "text/x-msmsgsinitialmdatanotification",
+            false => "text/x-msmsgsinitialemailnotification",
+        };
+        ns.expect_payload("MSG Hotmail Hotmail", mailbox).await;
         ns
     }
 
