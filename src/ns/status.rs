@@ -66,10 +66,18 @@ impl Online {
     }
 
     /// MSNP11's `UUX tr len` + `<Data>..</Data>`: my personal message, kept and shown to
-    /// those who see me (`UBX`, no `NLN`). An empty one is none.
+    /// those who see me (`UBX`, no `NLN`). An empty one is none. The same one again (7.0
+    /// sends it at every login) changes nothing; a new one counts against the account's
+    /// `limits.list_changes_per_minute`, as it is written to the database.
     pub(super) async fn uux(&mut self, tr: TrId, payload: &[u8]) -> Result<Outcome, ProtocolError> {
         let message = PersonalMessage::parse(payload)?;
         let document = (!message.is_empty()).then(|| message.document());
+        if document.as_deref() == self.personal.as_deref() {
+            return Ok(Outcome::reply(render::uux(tr)));
+        }
+        if !self.ctx.list_changes.take(self.user.id) {
+            return Err(ProtocolError::TooFast);
+        }
         let store = &self.ctx.store;
         store.set_personal_message(self.user.id, document.as_deref()).await.map_err(internal)?;
         self.personal = document.map(Arc::from);
