@@ -130,12 +130,13 @@ impl Store {
         .bind(forward)
         .execute(&mut *conn)
         .await?;
+        // Friends both ways, each on the other's AL: nobody is pending any more.
         let bits = List::Forward.bit() | List::Allow.bit() | List::Reverse.bit();
         let written = sqlx::query(
             "INSERT INTO contacts (owner_id, contact_id, lists, name)
              SELECT p.owner_id, p.contact_id, ?, u.friendly_name
              FROM ring_pairs p JOIN users u ON u.id = p.contact_id WHERE true
-             ON CONFLICT (owner_id, contact_id) DO UPDATE SET lists = lists | excluded.lists",
+             ON CONFLICT (owner_id, contact_id) DO UPDATE SET lists = lists | excluded.lists, pending = 0",
         )
         .bind(bits)
         .execute(&mut *conn)
