@@ -144,31 +144,23 @@ impl Online {
                 [Some(render::nln(d, &shown)), render::ubx(d, &shown)].into_iter().flatten().collect()
             }
             Event::Personal(shown) => render::ubx(d, &shown).into_iter().collect(),
-            other => self.other_event(other).into_iter().collect(),
-        }
-    }
-
-    fn other_event(&mut self, event: Event) -> Option<Reply> {
-        match event {
             Event::Offline { email, .. } => {
                 self.ctx.metrics.presence_notifications.inc();
-                Some(render::fln(&email))
+                vec![render::fln(&email)]
             }
             Event::AddedBy { email, name, version, .. } => {
-                Some(render::reverse_list_added(&self.dialect, version, &email, &name))
+                vec![render::reverse_list_added(d, version, &email, &name)]
             }
-            Event::RemovedBy { email, version, .. } => {
-                Some(render::reverse_list_removed(&self.dialect, version, &email))
-            }
+            Event::RemovedBy { email, version, .. } => vec![render::reverse_list_removed(d, version, &email)],
             Event::PropertyChanged { email, property, value, version, .. } => {
-                render::bpr(&self.dialect, version, &email, property, value.as_deref())
+                render::bpr(d, version, &email, property, value.as_deref()).into_iter().collect()
             }
             Event::Ring { session, cookie, caller, caller_name } => {
-                Some(self.rng(session, &cookie, &caller, &caller_name))
+                vec![self.rng(session, &cookie, &caller, &caller_name)]
             }
-            Event::Notice { id, text } => Some(self.notice(id, &text)),
-            Event::Maintenance { minutes } => Some(render::maintenance(minutes)),
-            Event::LoggedInElsewhere | Event::Ended(_) | Event::Online(_) | Event::Personal(_) => None,
+            Event::Notice { id, text } => vec![self.notice(id, &text)],
+            Event::Maintenance { minutes } => vec![render::maintenance(minutes)],
+            Event::LoggedInElsewhere | Event::Ended(_) => Vec::new(),
         }
     }
 }
