@@ -338,7 +338,10 @@ mod tests {
         assert!(!Dialect::MSNP5.knows("QRY") && Dialect::MSNP6.knows("QRY"));
         assert!(!Dialect::MSNP6.knows("ADG") && Dialect::MSNP7.knows("LSG"));
         assert!(Dialect::MSNP7.knows("INF") && !Dialect::MSNP8.knows("INF"));
-        assert!(!Dialect::MSNP8.knows("UUX") && !Dialect::MSNP9.knows("UUX"));
+        assert!(
+            !Dialect::MSNP10.knows("UUX") && Dialect::MSNP11.knows("UUX") && Dialect::MSNP12.knows("GCF")
+        );
+        assert!(!Dialect::MSNP9.knows("ADC") && Dialect::MSNP10.knows("SBP"));
         assert!(!Dialect::MSNP8.knows("PGD") && Dialect::MSNP9.knows("PGD"));
         assert_eq!(Dialect::MSNP9.url_service("CHAT"), Some(2260));
         assert_eq!(Dialect::MSNP2.url_service("PASSWORD"), Some(2));
@@ -355,5 +358,8 @@ mod tests {
         assert!(nine.client_caps && nine.compact_syn && nine.groups && nine.msnobj && !nine.list_queries);
         let eight = Dialect::MSNP8;
         assert!(eight.list_queries && !eight.msnobj && !eight.qng_interval && !eight.pgd);
+        let twelve = Dialect::MSNP12;
+        assert!(twelve.address_book && twelve.personal_message && twelve.msnobj && twelve.roster_caps);
+        assert!(Dialect::MSNP10.address_book && !Dialect::MSNP10.sbs && !Dialect::MSNP11.lst_network_id);
     }
 }
