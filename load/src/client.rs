@@ -350,11 +350,12 @@ fn challenge_of(line: &str, package: &str) -> Result<String, Failure> {
     }
 }
 
-/// `SYN tr 0` read to its last line (MSNP2–7: the reverse list's last `LST`; MSNP8: the
-/// announced number of `LST`s); returns the forward list.
+/// `SYN tr 0` (MSNP10: `SYN tr 0 0`) read to its last line (MSNP2–7: the reverse list's
+/// last `LST`; MSNP8 and later: the announced number of `LST`s); returns the forward list.
 async fn sync_lists(conn: &mut Conn, dialect: &Dialect) -> Result<Vec<String>, Failure> {
     let tr = conn.tr();
-    conn.send(&format!("SYN {tr} 0")).await?;
+    let nothing_cached = if dialect.address_book { "0 0" } else { "0" };
+    conn.send(&format!("SYN {tr} {nothing_cached}")).await?;
     let syn = conn.reply(&["SYN"], tr).await?;
     if dialect.compact_syn {
         let mut lists = CompactSyn::new(&syn.line)?;
@@ -393,9 +394,10 @@ async fn sync_lists(conn: &mut Conn, dialect: &Dialect) -> Result<Vec<String>, F
 }
 
 /// MSNP8's answer to `SYN` as it is read: `SYN tr version contacts groups` (just the
-/// version when the client is up to date), then lines without a transaction id (GTC, BLP,
-/// PRP, LSG) and exactly `contacts` lines `LST handle name lists [groups]`, each possibly
-/// followed by BPR lines.
+/// version when the client is up to date; MSNP10 has two timestamps in its place), then
+/// lines without a transaction id (GTC, BLP, PRP, LSG) and exactly `contacts` lines
+/// `LST handle name lists [groups]` (MSNP10: `LST N=handle F=name [C=guid] lists ..`), each
+/// possibly followed by BPR lines.
 #[derive(Debug)]
 struct CompactSyn {
     /// `LST` lines still to come.
@@ -407,8 +409,8 @@ struct CompactSyn {
 impl CompactSyn {
     fn new(syn: &str) -> Result<CompactSyn, Failure> {
         let due = match syn.split(' ').collect::<Vec<_>>().as_slice() {
-            ["SYN", _, _version] => Some(0),
-            ["SYN", _, _version, contacts, _groups] => contacts.parse().ok(),
+            ["SYN", _, _] | ["SYN", _, _, _] => Some(0),
+            ["SYN", _, _, contacts, _] | ["SYN", _, _, _, contacts, _] => contacts.parse().ok(),
             _ => None,
         };
         let due = due.ok_or_else(|| Failure::protocol(format!("unexpected MSNP8 SYN answer {syn:?}")))?;
@@ -422,9 +424,17 @@ impl CompactSyn {
     /// Takes the next line; only `LST` lines count, an error code is a failure.
     fn take(&mut self, line: &str) -> Result<(), Failure> {
         match line.split(' ').collect::<Vec<_>>().as_slice() {
-            ["LST", email, _name, lists, ..] => {
-                let lists: u8 =
-                    lists.parse().map_err(|_| Failure::protocol(format!("bad list bits in {line:?}")))?;
+            ["LST", entry @ ..] => {
+                let (email, lists) = match entry {
+                    [handle, rest @ ..] if handle.starts_with("N=") => {
+                        (&handle[2..], rest.iter().find(|t| !t.starts_with("F=") && !t.starts_with("C=")))
+                    }
+                    [email, _name, lists, ..] => (*email, Some(lists)),
+                    _ => ("", None),
+                };
+                let lists: u8 = lists
+                    .and_then(|bits| bits.parse().ok())
+                    .ok_or_else(|| Failure::protocol(format!("bad list bits in {line:?}")))?;
                 if lists & 1 != 0 {
                     self.forward.push((*email).to_owned());
                 }
@@ -506,11 +516,27 @@ mod tests {
         assert!(read_compact_syn("SYN 5 42 1 1", &["GTC A", "500 5"]).is_err());
     }
 
-    /// Complete MSNP8 and MSNP9 logins against msnd itself, in-process on ephemeral loopback
+    #[test]
+    fn msnp10_syn_names_entries_by_prefix() {
+        let stamp = "2000-01-01T00:00:42.0000000-00:00";
+        let lines = [
+            "GTC A",
+            "PRP MFN Me",
+            "LSG Friends 3c7e9a10-2b4d-4f6a-8c1e-5d7f9b2a4c6e",
+            "LST N=a@b.com F=A C=8f2c1d3e-5a6b-4c7d-9e0f-1a2b3c4d5e6f 11 1 3c7e9a10-2b4d-4f6a-8c1e-5d7f9b2a4c6e",
+            "LST N=c@d.com F=C 16 1",
+        ];
+        let syn = format!("SYN 5 {stamp} {stamp} 2 1");
+        assert_eq!(read_compact_syn(&syn, &lines).unwrap(), Some(vec!["a@b.com".to_owned()]));
+        assert_eq!(read_compact_syn(&format!("SYN 5 {stamp} {stamp}"), &[]).unwrap(), Some(vec![]));
+        assert!(read_compact_syn(&syn, &["LST N=a@b.com F=A C=x"]).is_err());
+    }
+
+    /// Complete MSNP8 to MSNP12 logins against msnd itself, in-process on ephemeral loopback
     /// ports with a temporary database: two friends see each other, a wrong password fails.
     #[tokio::test]
     async fn passport_logins_against_msnd() {
-        for version in [8, 9] {
+        for version in [8, 9, 10, 11, 12] {
             passport_login_against_msnd(version).await;
         }
     }

@@ -30,12 +30,12 @@ pub struct ServerArgs {
     /// Accounts to log in as, in the file format of `msnd user import`.
     #[arg(long)]
     pub accounts: PathBuf,
-    /// Protocol version spoken: 2 to 7 (the MD5 login) or 8 and 9 (Passport 1.4 at
+    /// Protocol version spoken: 2 to 7 (the MD5 login) or 8 to 12 (Passport 1.4 at
     /// --passport; the accounts must be imported without --md5-only, and each login costs
     /// the server an Argon2id check, so these logins are far slower by design).
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(2..=9))]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(2..=12))]
     pub protocol: u8,
-    /// The Passport service over plain HTTP, for --protocol 8 and 9 (host:port on 127.0.0.0/8).
+    /// The Passport service over plain HTTP, for --protocol 8 to 12 (host:port on 127.0.0.0/8).
     #[arg(long, default_value_t = passport::DEFAULT_ADDR)]
     pub passport: SocketAddr,
     /// Worker processes the connections are spread over.

@@ -1,4 +1,4 @@
-//! msnd-load: measures an MSNP2–MSNP9 server under a community's load, over real TCP on
+//! msnd-load: measures an MSNP2–MSNP12 server under a community's load, over real TCP on
 //! this machine's loopback. Each scenario prints one JSON line on stdout (machine-readable,
 //! collected into files for `plot`) and a summary for a person on stderr. See
 //! BENCHMARKS.md at the repository's root for the commands behind every published figure.
@@ -31,7 +31,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Load generator and benchmarks for MSNP2–MSNP9 servers (msnd and others), on loopback.
+/// Load generator and benchmarks for MSNP2–MSNP12 servers (msnd and others), on loopback.
 #[derive(Debug, Parser)]
 #[command(name = "msnd-load", version)]
 struct Cli {
