@@ -360,6 +360,7 @@ mod tests {
         assert!(eight.list_queries && !eight.msnobj && !eight.qng_interval && !eight.pgd);
         let twelve = Dialect::MSNP12;
         assert!(twelve.address_book && twelve.personal_message && twelve.msnobj && twelve.roster_caps);
-        assert!(Dialect::MSNP10.address_book && !Dialect::MSNP10.sbs && !Dialect::MSNP11.lst_network_id);
+        let (ten, eleven) = (Dialect::MSNP10, Dialect::MSNP11);
+        assert!(ten.address_book && !ten.sbs && eleven.sbs && !eleven.lst_network_id);
     }
 }
