@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use msnd::codec::{CodecError, Frame, MsnpCodec, Reading};
-use msnd::credentials::md5_hex;
+use msnd::credentials::{md5_hex, msnp11_challenge_answer};
 use msnd::protocol::dialect::Login;
 use msnd::protocol::Dialect;
 use rustix::io::Errno;
@@ -24,6 +24,9 @@ use crate::rx;
 /// The official client's challenge id and key: `QRY` answers `md5(challenge + key)`.
 pub const CHALLENGE_ID: &str = "msmsgs@msnmsgr.com";
 pub const CHALLENGE_KEY: &str = "Q1P7W2E4J9R8U3S5";
+/// The MSNP11 product id (and its key) the tool answers challenges with from MSNP11.
+const PRODUCT_ID: &str = "PROD0090YUAUV{2B";
+const PRODUCT_KEY: &str = "YMM8C_H7KCQ2S_KL";
 
 /// Why an exchange with the server did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -121,6 +124,8 @@ pub struct Conn {
     framed: Framed<rx::Stream, MsnpCodec>,
     next_tr: u32,
     timeout: Duration,
+    /// Whether `CHL` is answered with the MSNP11 algorithm (MSNP11 and later).
+    product_challenges: bool,
 }
 
 impl Conn {
@@ -136,7 +141,8 @@ impl Conn {
         };
         let _ = stream.set_nodelay(true);
         let codec = MsnpCodec::new(Reading::FromServer, 64 * 1024, 64 * 1024);
-        Ok(Conn { framed: Framed::new(rx::Stream::new(stream), codec), next_tr: 1, timeout })
+        let framed = Framed::new(rx::Stream::new(stream), codec);
+        Ok(Conn { framed, next_tr: 1, timeout, product_challenges: false })
     }
 
     /// From now on, [`Conn::arrived`] tells when each frame reached this machine.
@@ -230,13 +236,17 @@ impl Conn {
         }
     }
 
-    /// `CHL 0 challenge` → `QRY tr client-id 32` + `md5(challenge + key)`.
+    /// `CHL 0 challenge` → `QRY tr client-id 32` + `md5(challenge + key)`, or from MSNP11
+    /// `QRY tr product-id 32` + the MSNP11 answer.
     pub async fn answer_challenge(&mut self, line: &str) -> Result<(), Failure> {
         let challenge =
             line.split(' ').nth(2).ok_or_else(|| Failure::protocol(format!("bad challenge {line:?}")))?;
-        let answer = md5_hex(&[challenge.as_bytes(), CHALLENGE_KEY.as_bytes()]);
+        let (id, answer) = match self.product_challenges {
+            true => (PRODUCT_ID, msnp11_challenge_answer(challenge, PRODUCT_ID, PRODUCT_KEY)),
+            false => (CHALLENGE_ID, md5_hex(&[challenge.as_bytes(), CHALLENGE_KEY.as_bytes()])),
+        };
         let tr = self.tr();
-        self.send_payload(&format!("QRY {tr} {CHALLENGE_ID}"), answer.as_bytes()).await
+        self.send_payload(&format!("QRY {tr} {id}"), answer.as_bytes()).await
     }
 }
 
@@ -245,7 +255,7 @@ impl Conn {
 pub struct Target {
     /// The dispatch server (or a notification server that authenticates directly).
     pub dispatch: SocketAddr,
-    /// MSNP version spoken, 2 to 7 (MD5 login) or 8 and 9 (Passport 1.4 login).
+    /// MSNP version spoken, 2 to 7 (MD5 login) or 8 to 12 (Passport 1.4 login).
     pub version: u8,
     /// The Passport service over plain HTTP, for MSNP8 (a loopback address).
     pub passport: SocketAddr,
@@ -278,6 +288,7 @@ pub async fn login(
     let dialect = target.dialect();
     let package = dialect.auth_package();
     let mut conn = Conn::connect(target.dispatch, source, target.timeout).await?;
+    conn.product_challenges = dialect.product_challenges;
     hello(&mut conn, &dialect, &account.email).await?;
     let tr = conn.tr();
     conn.send(&format!("USR {tr} {package} I {}", account.email)).await?;
@@ -289,6 +300,7 @@ pub async fn login(
                 address.parse().map_err(|_| Failure::protocol(format!("bad XFR address {address:?}")))?;
             drop(conn);
             conn = Conn::connect(ns, source, target.timeout).await?;
+            conn.product_challenges = dialect.product_challenges;
             hello(&mut conn, &dialect, &account.email).await?;
             let tr = conn.tr();
             conn.send(&format!("USR {tr} {package} I {}", account.email)).await?;
